@@ -1,0 +1,58 @@
+# maintenance-operator — run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PY := $(UV) run --frozen
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+.PHONY: venv
+venv: .venv/.synced ## Create .venv with exactly the locked dependencies (installs uv from PyPI if missing)
+
+.PHONY: lint
+lint: venv ## ruff, mypy --strict, import contracts
+	$(PY) ruff check .
+	$(PY) ruff format --check .
+	$(PY) mypy
+	$(PY) lint-imports
+
+.PHONY: crds
+crds: venv ## Regenerate crds/*.yaml from the pydantic models
+	$(PY) python -m maintenance_operator.api.crdgen crds
+
+.PHONY: cluster-build
+cluster-build: venv ## Build the local Kubernetes binaries from Go modules into ~/.cache (first time ~15 min)
+	$(PY) python -m tests.cluster build
+
+.PHONY: cluster-up
+cluster-up: cluster-build ## Start the persistent dev cluster (prints how to use it with kubectl)
+	$(PY) python -m tests.cluster up
+
+.PHONY: cluster-down
+cluster-down: venv ## Stop and delete the dev cluster
+	$(PY) python -m tests.cluster down
+
+.PHONY: cluster-kubeconfig
+cluster-kubeconfig: venv ## Print the dev cluster's kubeconfig path
+	@$(PY) python -m tests.cluster kubeconfig
+
+.PHONY: test-unit
+test-unit: venv ## Unit tests only (no cluster)
+	$(PY) pytest -m "not integration" $(PYTEST_ARGS)
+
+.PHONY: test
+test: lint cluster-build ## Linters and the whole test suite, integration tests on a real local control plane
+	$(PY) pytest $(PYTEST_ARGS)

@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: they print figures, they assert nothing about time."""

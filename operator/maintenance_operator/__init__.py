@@ -1,0 +1,1 @@
+"""maintenance-operator: managed-platform maintenance and backups for any Kubernetes cluster."""

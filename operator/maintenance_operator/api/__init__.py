@@ -1,0 +1,1 @@
+"""CRD models (pydantic) and the names of every label, annotation and condition."""

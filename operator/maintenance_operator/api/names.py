@@ -1,0 +1,65 @@
+"""Every name the operator shares with the cluster: API group, kinds, labels, annotations, conditions.
+
+Kept in one place because users, the CLI, dashboards and alert rules depend on these strings: renaming one is an
+API change.
+"""
+
+from typing import Final
+
+GROUP: Final = "maintenance.ops.dev"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+
+# Kinds and their resource names.
+MAINTENANCE_WINDOW: Final = "MaintenanceWindow"
+BACKUP_WINDOW: Final = "BackupWindow"
+MANAGED_DATABASE: Final = "ManagedDatabase"
+PLURALS: Final = {
+    MAINTENANCE_WINDOW: "maintenancewindows",
+    BACKUP_WINDOW: "backupwindows",
+    MANAGED_DATABASE: "manageddatabases",
+}
+SHORT_NAMES: Final = {MAINTENANCE_WINDOW: ["mw"], BACKUP_WINDOW: ["bw"], MANAGED_DATABASE: ["mdb"]}
+
+_P: Final = f"{GROUP}/"
+
+# Annotations users (or `kubectl maintenance require`) put on a workload to announce maintenance.
+ANNOTATION_REQUIRED: Final = _P + "required"
+ANNOTATION_REQUIRED_SINCE: Final = _P + "required-since"
+# Set by the operator when maintenance completed: RFC 3339 time, and how (self-service or window/occurrence).
+ANNOTATION_COMPLETED_AT: Final = _P + "completed-at"
+ANNOTATION_COMPLETED_BY: Final = _P + "completed-by"
+# Written into the pod template beside kubectl's restartedAt, so a restart is never repeated for one occurrence.
+ANNOTATION_OCCURRENCE: Final = _P + "occurrence"
+# On a window: open an ad-hoc occurrence now.
+ANNOTATION_RUN_NOW: Final = _P + "run-now"
+# The annotation `kubectl rollout restart` sets in the pod template; the operator restarts the same way.
+ANNOTATION_RESTARTED_AT: Final = "kubectl.kubernetes.io/restartedAt"
+
+# Labels on objects the operator creates (VolumeSnapshots, database children).
+LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE: Final = "maintenance-operator"
+LABEL_DATABASE: Final = _P + "database"
+LABEL_BACKUP_WINDOW: Final = _P + "backup-window"
+LABEL_OCCURRENCE: Final = _P + "occurrence"
+LABEL_ON_DEMAND: Final = _P + "on-demand"
+
+# Maintenance reasons named by design.md; free text is accepted too.
+KNOWN_REASONS: Final = ("hardware", "security", "feature", "database-security")
+
+# Condition types (metav1.Condition shape).
+CONDITION_READY: Final = "Ready"
+CONDITION_WINDOW_OPEN: Final = "WindowOpen"
+CONDITION_SUSPENDED: Final = "Suspended"
+CONDITION_UPGRADE_PENDING: Final = "UpgradePending"
+CONDITION_MAINTENANCE_PENDING: Final = "MaintenancePending"
+CONDITION_BACKUP_MISSED: Final = "BackupMissed"
+CONDITION_RESTORED: Final = "Restored"
+
+# Defaults from the managed platform's policy (design.md).
+DEFAULT_MAINTENANCE_SCHEDULE: Final = "0 14 * * 2"
+DEFAULT_BACKUP_SCHEDULE: Final = "0 13 * * *"
+DEFAULT_DURATION: Final = "1h"
+DEFAULT_TIME_ZONE: Final = "UTC"
+DEFAULT_NOTICE_BEFORE: Final = "72h"
+DEFAULT_ROLLOUT_TIMEOUT: Final = "10m"

@@ -1,0 +1,192 @@
+"""MaintenanceWindow and BackupWindow: the shared window model and each kind's own fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from maintenance_operator import schedule as sched
+from maintenance_operator.api import names
+from maintenance_operator.api.base import (
+    CONDITIONS_SCHEMA_EXTRA,
+    Condition,
+    DurationStr,
+    LabelSelector,
+    Model,
+    StatusModel,
+    cel,
+)
+
+CRON_FIELDS_RULES = [
+    cel(
+        "self.startsWith('@') || !self.matches('^\\\\s*\\\\S+(\\\\s+\\\\S+){5}\\\\s*$')",
+        "schedule has 6 fields, but seconds are not supported: use 5 fields "
+        "(minute hour day-of-month month day-of-week), e.g. '0 14 * * 2'",
+    ),
+    cel(
+        "self.startsWith('@') ? self in ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', "
+        "'@hourly'] : self.matches('^\\\\s*\\\\S+(\\\\s+\\\\S+){4,5}\\\\s*$')",
+        "schedule must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "
+        "'0 14 * * 2', or one of @hourly, @daily, @weekly, @monthly, @yearly",
+    ),
+]
+ScheduleStr = Annotated[
+    str,
+    Field(
+        max_length=128,
+        description="Cron expression (5 fields) or macro giving each window's START in `timeZone`.",
+        json_schema_extra={"x-kubernetes-validations": CRON_FIELDS_RULES},
+    ),
+]
+DURATION_MIN_RULE = cel(
+    "self.contains('d') || duration(self) >= duration('5m')",
+    "duration must be at least 5m, e.g. '1h'",
+)
+
+
+class Exclusion(Model):
+    """A period in which no occurrence opens and no new work starts (a freeze)."""
+
+    start: datetime
+    end: datetime
+    reason: Annotated[str, Field(max_length=256)] = ""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel("timestamp(self.end) > timestamp(self.start)", "exclusion end must be after its start")
+            ]
+        }
+    )
+
+
+class WindowSpec(Model):
+    """Fields every window kind shares; defaults are the maintenance window's, overridden per kind."""
+
+    schedule: ScheduleStr
+    duration: Annotated[DurationStr, Field(json_schema_extra={"x-kubernetes-validations": [DURATION_MIN_RULE]})] = (
+        names.DEFAULT_DURATION
+    )
+    time_zone: Annotated[
+        str, Field(max_length=64, description="IANA time zone of the schedule, e.g. `Europe/Berlin`.")
+    ] = names.DEFAULT_TIME_ZONE
+    exclusions: Annotated[list[Exclusion], Field(max_length=64)] = []
+    suspend: bool = False
+    selector: Annotated[
+        LabelSelector,
+        Field(description="Which objects of this namespace the window maintains; `{}` selects all."),
+    ]
+
+    def window_schedule(self) -> sched.WindowSchedule:
+        """The validated schedule; raises ScheduleError with every problem found."""
+        return sched.WindowSchedule.parse(
+            self.schedule,
+            self.duration,
+            self.time_zone,
+            [(e.start.isoformat(), e.end.isoformat(), e.reason) for e in self.exclusions],
+            self.suspend,
+        )
+
+
+class NoticeWebhook(Model):
+    url: Annotated[str, Field(pattern=r"^https?://", max_length=2048)]
+
+
+class MaintenanceWindowSpec(WindowSpec):
+    schedule: ScheduleStr = names.DEFAULT_MAINTENANCE_SCHEDULE
+    policy: Annotated[
+        Literal["IfPending", "Always"],
+        Field(description="IfPending restarts only targets with pending maintenance; Always restarts all."),
+    ] = "IfPending"
+    concurrency: Annotated[int, Field(ge=1, le=500)] = 1
+    rollout_timeout: DurationStr = names.DEFAULT_ROLLOUT_TIMEOUT
+    on_failure: Annotated[
+        Literal["Stop", "Continue"],
+        Field(description="After a failed rollout: stop starting new restarts in this occurrence, or go on."),
+    ] = "Stop"
+    notice_before: DurationStr = names.DEFAULT_NOTICE_BEFORE
+    notice_webhook: NoticeWebhook | None = None
+
+
+class Retention(Model):
+    keep_last: Annotated[int, Field(ge=0, le=1000)] | None = None
+    max_age: DurationStr | None = None
+    min_ready: Annotated[int, Field(ge=1, le=1000)] = 1
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "(has(self.keepLast) && self.keepLast > 0) || has(self.maxAge)",
+                    "retention must keep something: set keepLast to 1 or more, or set maxAge",
+                )
+            ]
+        }
+    )
+
+    @model_validator(mode="after")
+    def _keeps_something(self) -> Retention:
+        if not self.keep_last and self.max_age is None:
+            raise ValueError("retention must keep something: set keepLast to 1 or more, or set maxAge")
+        return self
+
+
+class BackupWindowSpec(WindowSpec):
+    schedule: ScheduleStr = names.DEFAULT_BACKUP_SCHEDULE
+    volume_snapshot_class_name: Annotated[str, Field(max_length=253)] | None = None
+    retention: Retention = Retention(keep_last=7)
+
+
+class OccurrenceRef(StatusModel):
+    id: str
+    start: datetime
+    end: datetime
+
+
+class WindowStatus(StatusModel):
+    observed_generation: int | None = None
+    next_window: datetime | None = None
+    next_occurrences: list[OccurrenceRef] = []
+    open: bool = False
+    current_occurrence: OccurrenceRef | None = None
+    conditions: Annotated[list[Condition], Field(json_schema_extra=CONDITIONS_SCHEMA_EXTRA)] = []
+
+
+class PendingTarget(StatusModel):
+    kind: str
+    name: str
+    reason: str
+    since: datetime | None = None
+    downtime_expected: bool = False
+    waiting: str = ""
+
+
+class RunSummary(StatusModel):
+    occurrence: str
+    started: datetime | None = None
+    finished: datetime | None = None
+    restarted: int = 0
+    failed: int = 0
+    skipped: int = 0
+    result: str = ""
+
+
+class MaintenanceWindowStatus(WindowStatus):
+    pending_count: int = 0
+    pending: list[PendingTarget] = []
+    last_run: RunSummary | None = None
+
+
+class BackupRunSummary(StatusModel):
+    occurrence: str
+    result: Literal["Running", "Succeeded", "PartiallyFailed", "Failed", "Missed"]
+    snapshots: int = 0
+    failed: int = 0
+    finished: datetime | None = None
+
+
+class BackupWindowStatus(WindowStatus):
+    last_result: str | None = None
+    last_run: BackupRunSummary | None = None

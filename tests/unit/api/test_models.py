@@ -1,0 +1,55 @@
+"""Model defaults and rejections mirror design.md, field by field."""
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from maintenance_operator.api.database import ManagedDatabaseSpec
+from maintenance_operator.api.windows import BackupWindowSpec, MaintenanceWindowSpec
+
+
+def test_maintenance_window_defaults_are_the_platform_policy() -> None:
+    spec = MaintenanceWindowSpec.model_validate({"selector": {}})
+    assert (spec.schedule, spec.duration, spec.time_zone) == ("0 14 * * 2", "1h", "UTC")
+    assert (spec.policy, spec.concurrency, spec.on_failure, spec.notice_before) == ("IfPending", 1, "Stop", "72h")
+
+
+def test_backup_window_defaults_are_the_platform_policy() -> None:
+    spec = BackupWindowSpec.model_validate({"selector": {}})
+    assert (spec.schedule, spec.duration, spec.time_zone) == ("0 13 * * *", "1h", "UTC")
+    assert (spec.retention.keep_last, spec.retention.min_ready, spec.retention.max_age) == (7, 1, None)
+
+
+def test_wire_form_is_camel_case() -> None:
+    spec = MaintenanceWindowSpec.model_validate({"selector": {"matchLabels": {"a": "b"}}, "timeZone": "Europe/Berlin"})
+    wire = spec.wire()
+    assert wire["timeZone"] == "Europe/Berlin"
+    assert wire["selector"] == {"matchLabels": {"a": "b"}}
+    assert "time_zone" not in wire
+
+
+@pytest.mark.parametrize(
+    ("model", "data", "fragment"),
+    [
+        (MaintenanceWindowSpec, {}, "selector"),
+        (MaintenanceWindowSpec, {"selector": {}, "concurrency": 0}, "concurrency"),
+        (MaintenanceWindowSpec, {"selector": {}, "duration": "1 hour"}, "duration"),
+        (MaintenanceWindowSpec, {"selector": {}, "policy": "Sometimes"}, "policy"),
+        (MaintenanceWindowSpec, {"selector": {}, "sheduel": "0 1 * * *"}, "sheduel"),
+        (BackupWindowSpec, {"selector": {}, "retention": {"keepLast": 0}}, "retention must keep something"),
+        (BackupWindowSpec, {"selector": {}, "retention": {"minReady": 0, "keepLast": 3}}, "minReady"),
+        (ManagedDatabaseSpec, {"engine": "oracle", "version": "1", "storage": {"size": "1Gi"}}, "engine"),
+        (ManagedDatabaseSpec, {"engine": "redis", "version": "latest", "storage": {"size": "1Gi"}}, "version"),
+        (ManagedDatabaseSpec, {"engine": "redis", "version": "7.2", "storage": {"size": "lots"}}, "size"),
+    ],
+)
+def test_invalid_specs_name_the_field(model: Any, data: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        model.model_validate(data)
+    assert fragment in str(err.value)
+
+
+def test_database_defaults_keep_data() -> None:
+    spec = ManagedDatabaseSpec.model_validate({"engine": "postgresql", "version": "16.4", "storage": {"size": "1Gi"}})
+    assert (spec.replicas, spec.on_delete, spec.apply_immediately) == (1, "Retain", False)
