@@ -1,0 +1,49 @@
+// Command csi-mock serves Kubernetes' e2e mock CSI driver on a unix socket, so the local
+// cluster can provision volumes and take VolumeSnapshots without a real storage backend.
+// Volumes and snapshots live in memory only.
+package main
+
+import (
+	"flag"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/kubernetes/test/e2e/storage/drivers/csi-test/driver"
+	"k8s.io/kubernetes/test/e2e/storage/drivers/csi-test/mock/service"
+)
+
+func main() {
+	endpoint := flag.String("endpoint", "", "path of the unix socket to serve CSI on")
+	name := flag.String("name", "mock.csi.maintenance.ops.dev", "CSI driver name")
+	flag.Parse()
+	if *endpoint == "" {
+		log.Fatal("--endpoint is required")
+	}
+	// A socket left behind by a killed driver would make Listen fail.
+	if err := os.Remove(*endpoint); err != nil && !os.IsNotExist(err) {
+		log.Fatalf("removing stale socket: %v", err)
+	}
+	listener, err := net.Listen("unix", *endpoint)
+	if err != nil {
+		log.Fatalf("listening on %s: %v", *endpoint, err)
+	}
+	svc := service.New(service.Config{
+		DriverName:           *name,
+		DisableAttach:        true,
+		PermissiveTargetPath: true,
+	})
+	csiDriver := driver.NewCSIDriver(&driver.CSIDriverServers{Controller: svc, Identity: svc, Node: svc})
+	if err := csiDriver.Start(listener, nil); err != nil {
+		log.Fatalf("starting driver: %v", err)
+	}
+	log.Printf("mock CSI driver %s serving on %s", *name, *endpoint)
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	<-signals
+	csiDriver.Stop()
+	_ = os.Remove(*endpoint)
+}
