@@ -1,0 +1,28 @@
+"""Window arithmetic: schedule + time zone + duration + exclusions -> occurrences. Pure: ``now`` is an argument.
+
+DST rules are defined in ``zones``, cron semantics in ``cron``, iteration and clipping in ``occurrences``.
+"""
+
+from .duration import format_duration, parse_duration
+from .errors import Problem, ScheduleError
+from .exclusions import Exclusion
+from .ids import occurrence_id
+from .model import Occurrence, WindowSchedule
+from .occurrences import next_occurrences, open_occurrence, previous_occurrence
+from .state import WindowState, window_state
+
+__all__ = [
+    "Exclusion",
+    "Occurrence",
+    "Problem",
+    "ScheduleError",
+    "WindowSchedule",
+    "WindowState",
+    "format_duration",
+    "next_occurrences",
+    "occurrence_id",
+    "open_occurrence",
+    "parse_duration",
+    "previous_occurrence",
+    "window_state",
+]
