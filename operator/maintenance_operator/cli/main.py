@@ -5,7 +5,8 @@ import sys
 from collections.abc import Sequence
 
 from maintenance_operator import schedule as sched
-from maintenance_operator.cli import preview
+from maintenance_operator.cli import apps, preview, require, restart, windows
+from maintenance_operator.cli.errors import CliError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="See and drive maintenance windows, pending maintenance and backups.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    preview.add_parser(sub)
+    for verb in (apps, windows, require, restart, preview):
+        verb.add_parser(sub)
     return parser
 
 
@@ -25,6 +27,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sched.ScheduleError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except CliError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

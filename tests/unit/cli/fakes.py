@@ -1,0 +1,106 @@
+"""An in-memory stand-in for `kubeapi.Kube`: objects by namespace, RBAC refusals, and a log of PATCHes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from maintenance_operator.api import names
+from maintenance_operator.cli.kubeapi import KubeError, Resource, describe_failure
+
+
+@dataclass
+class FakeApi:
+    objects: dict[Resource, list[dict[str, Any]]] = field(default_factory=dict)
+    default_namespace: str = "team-a"
+    # (resource plural or "namespaces", namespace or None for cluster-wide) the caller may not list/get/patch.
+    forbidden: set[tuple[str, str | None]] = field(default_factory=set)
+    patches: list[tuple[Resource, str, str, Mapping[str, Any], str]] = field(default_factory=list)
+    calls: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    def add(self, resource: Resource, obj: dict[str, Any]) -> None:
+        self.objects.setdefault(resource, []).append({"kind": resource.kind, **obj})
+
+    def _check(self, verb: str, resource: Resource | str, namespace: str | None, name: str | None = None) -> None:
+        plural = resource.plural if isinstance(resource, Resource) else resource
+        self.calls.append((verb, plural, namespace))
+        if (plural, namespace) in self.forbidden or (plural, "*") in self.forbidden:
+            raise KubeError(describe_failure(403, "denied", verb, resource, namespace, name), 403)
+
+    def list_objects(self, resource: Resource, namespace: str | None) -> list[dict[str, Any]]:
+        self._check("list", resource, namespace)
+        return [
+            o for o in self.objects.get(resource, []) if namespace is None or o["metadata"]["namespace"] == namespace
+        ]
+
+    def list_namespaces(self) -> list[str]:
+        self._check("list", "namespaces", None)
+        return sorted({o["metadata"]["namespace"] for items in self.objects.values() for o in items})
+
+    def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
+        self._check("get", resource, namespace, name)
+        for obj in self.objects.get(resource, []):
+            if obj["metadata"]["namespace"] == namespace and obj["metadata"]["name"] == name:
+                return obj
+        raise KubeError(describe_failure(404, "not found", "get", resource, namespace, name), 404)
+
+    def patch(
+        self, resource: Resource, namespace: str, name: str, body: Mapping[str, Any], content_type: str
+    ) -> dict[str, Any]:
+        self._check("patch", resource, namespace, name)
+        obj = self.get(resource, namespace, name)
+        self.patches.append((resource, namespace, name, body, content_type))
+        return obj
+
+
+def deployment(
+    namespace: str,
+    name: str,
+    *,
+    labels: Mapping[str, str] | None = None,
+    reason: str | None = None,
+    since: str | None = None,
+    replicas: int = 2,
+    paused: bool = False,
+) -> dict[str, Any]:
+    """A Deployment whose rollout is complete, optionally announced for maintenance."""
+    annotations = {}
+    if reason is not None:
+        annotations[names.ANNOTATION_REQUIRED] = reason
+    if since is not None:
+        annotations[names.ANNOTATION_REQUIRED_SINCE] = since
+    return {
+        "metadata": {
+            "namespace": namespace,
+            "name": name,
+            "labels": dict(labels or {}),
+            "annotations": annotations,
+            "generation": 1,
+        },
+        "spec": {"replicas": replicas, "paused": paused, "selector": {"matchLabels": {"app": name}}},
+        "status": {
+            "observedGeneration": 1,
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "availableReplicas": replicas,
+        },
+    }
+
+
+def window(
+    namespace: str,
+    name: str,
+    *,
+    kind: str = names.MAINTENANCE_WINDOW,
+    schedule: str = "0 14 * * 2",
+    selector: Mapping[str, Any] | None = None,
+    status: Mapping[str, Any] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "metadata": {"namespace": namespace, "name": name},
+        "spec": {"schedule": schedule, "selector": {} if selector is None else dict(selector), **spec},
+        "status": dict(status or {}),
+    }

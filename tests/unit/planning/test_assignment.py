@@ -1,0 +1,170 @@
+"""Which window handles a target: the selecting, usable window whose next (or open) occurrence comes first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from maintenance_operator.planning.assignment import Assignment, Candidate, Ignored, assign, handling_occurrence
+from maintenance_operator.schedule import WindowSchedule
+
+# Monday 2026-11-30 10:00 UTC.
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+WEB = {"tier": "web"}
+TUESDAY_14 = WindowSchedule.parse("0 14 * * 2", "1h")  # next: Tue 2026-12-01 14:00
+DAILY_22 = WindowSchedule.parse("0 22 * * *", "1h")  # next: Mon 2026-11-30 22:00
+HOURLY_9_40 = WindowSchedule.parse("40 * * * *", "30m")  # open now: 09:40-10:10
+BERLIN_15 = WindowSchedule.parse("0 15 * * 2", "1h", "Europe/Berlin")  # Tue 15:00 CET = 14:00 UTC, as TUESDAY_14
+EXCLUDED_TUESDAY = WindowSchedule.parse(
+    "0 14 * * 2", "1h", exclusions=[("2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z", "freeze")]
+)
+FROZEN_NOW = WindowSchedule.parse(  # open since 09:40, but a freeze started at 09:50
+    "40 * * * *", "30m", exclusions=[("2026-11-30T09:50:00Z", "2026-11-30T12:00:00Z", "incident")]
+)
+
+
+def window(
+    name: str, schedule: WindowSchedule | str, selector: dict[str, object] | None = None, **kw: bool
+) -> Candidate:
+    return Candidate(name, {"matchLabels": WEB} if selector is None else selector, schedule, **kw)
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """An instant around NOW: the 30th is 30 November, any other day is in December."""
+    return datetime(2026, 11 if day >= 30 else 12, day, hour, minute, tzinfo=UTC)  # 30 Nov, else December
+
+
+@pytest.mark.parametrize(
+    ("windows", "labels", "expected_window", "expected_start", "open_now"),
+    [
+        pytest.param([], WEB, None, None, False, id="no-windows"),
+        pytest.param([window("weekly", TUESDAY_14)], WEB, "weekly", at(1, 14), False, id="one-selecting"),
+        pytest.param([window("weekly", TUESDAY_14)], {"tier": "db"}, None, None, False, id="not-selected"),
+        pytest.param([window("weekly", TUESDAY_14, {})], {}, "weekly", at(1, 14), False, id="empty-selector-all"),
+        pytest.param(
+            [window("weekly", TUESDAY_14), window("nightly", DAILY_22)],
+            WEB,
+            "nightly",
+            at(30, 22),
+            False,
+            id="earliest-next-wins",
+        ),
+        pytest.param(
+            [window("nightly", DAILY_22), window("hourly", HOURLY_9_40)],
+            WEB,
+            "hourly",
+            at(30, 9, 40),
+            True,
+            id="open-now-wins",
+        ),
+        pytest.param(
+            [window("weekly", TUESDAY_14), window("nightly", DAILY_22, {"matchLabels": {"tier": "db"}})],
+            WEB,
+            "weekly",
+            at(1, 14),
+            False,
+            id="earlier-window-does-not-select",
+        ),
+        pytest.param(
+            [window("b-berlin", BERLIN_15), window("a-utc", TUESDAY_14)],
+            WEB,
+            "a-utc",
+            at(1, 14),
+            False,
+            id="tie-goes-to-first-name",
+        ),
+        pytest.param(
+            [window("nightly", DAILY_22, suspend=True), window("weekly", TUESDAY_14)],
+            WEB,
+            "weekly",
+            at(1, 14),
+            False,
+            id="suspended-skipped",
+        ),
+        pytest.param(
+            [window("weekly", EXCLUDED_TUESDAY)], WEB, "weekly", at(8, 14), False, id="excluded-occurrence-skipped"
+        ),
+        pytest.param(
+            [window("hourly", FROZEN_NOW)], WEB, "hourly", at(30, 12, 40), False, id="open-but-frozen-uses-next"
+        ),
+        pytest.param(
+            [window("broken", "schedule: bad"), window("weekly", TUESDAY_14)],
+            WEB,
+            "weekly",
+            at(1, 14),
+            False,
+            id="invalid-schedule-ignored",
+        ),
+        pytest.param(
+            [window("in", DAILY_22, {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]})],
+            WEB,
+            "in",
+            at(30, 22),
+            False,
+            id="match-expressions",
+        ),
+    ],
+)
+def test_assign(
+    windows: list[Candidate],
+    labels: dict[str, str],
+    expected_window: str | None,
+    expected_start: datetime | None,
+    open_now: bool,
+) -> None:
+    got = assign(windows, labels, NOW)
+    assert got.window == expected_window
+    assert (got.occurrence.start if got.occurrence else None) == expected_start
+    assert got.open_now is open_now
+
+
+def test_open_occurrence_is_the_one_open_now() -> None:
+    got = assign([window("hourly", HOURLY_9_40)], WEB, NOW)
+    assert got.occurrence is not None
+    assert got.occurrence.end == at(30, 10, 10)
+    assert got.occurrence.id == "20261130T0940Z"
+
+
+def test_invalid_and_suspended_windows_are_reported() -> None:
+    windows = [
+        window("broken", "duration: must be at least 5m"),
+        window("paused", TUESDAY_14, suspend=True),
+        window("bad-selector", TUESDAY_14, {"matchExpressions": [{"key": "tier", "operator": "In", "values": []}]}),
+        window("other", "schedule: bad", {"matchLabels": {"tier": "db"}}),  # selects nothing here: not reported
+    ]
+    got = assign(windows, WEB, NOW)
+    assert got == Assignment(
+        window=None,
+        occurrence=None,
+        open_now=False,
+        suspended=("paused",),
+        ignored=(
+            Ignored("bad-selector", "selector.matchExpressions[0]: operator In needs at least one value"),
+            Ignored("broken", "duration: must be at least 5m"),
+        ),
+    )
+
+
+def test_suspended_in_the_schedule_counts_as_suspended() -> None:
+    suspended = WindowSchedule.parse("0 14 * * 2", "1h", suspend=True)
+    assert assign([window("weekly", suspended)], WEB, NOW).suspended == ("weekly",)
+
+
+def test_window_that_never_opens_again_is_ignored() -> None:
+    past_only = WindowSchedule.parse(
+        "0 14 * * 2", "1h", exclusions=[("2026-01-01T00:00:00Z", "9999-12-31T00:00:00Z", "retired")]
+    )
+    got = assign([window("retired", past_only)], WEB, NOW)
+    assert got.window is None
+    assert [i.name for i in got.ignored] == ["retired"]
+
+
+def test_handling_occurrence_just_before_a_start_and_at_its_end() -> None:
+    start = at(1, 14)
+    before = handling_occurrence(TUESDAY_14, start - timedelta(seconds=1))
+    at_start = handling_occurrence(TUESDAY_14, start)
+    at_end = handling_occurrence(TUESDAY_14, start + timedelta(hours=1))
+    assert before is not None and before[0].start == start and before[1] is False
+    assert at_start is not None and at_start[0].start == start and at_start[1] is True
+    assert at_end is not None and at_end[0].start == start + timedelta(days=7) and at_end[1] is False
