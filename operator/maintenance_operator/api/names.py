@@ -31,6 +31,10 @@ ANNOTATION_COMPLETED_AT: Final = _P + "completed-at"
 ANNOTATION_COMPLETED_BY: Final = _P + "completed-by"
 # Written into the pod template beside kubectl's restartedAt, so a restart is never repeated for one occurrence.
 ANNOTATION_OCCURRENCE: Final = _P + "occurrence"
+# The occurrence whose advance notice was sent for this workload (one notice per target and occurrence).
+ANNOTATION_NOTICE_SENT: Final = _P + "notice-sent"
+# Who restarted it: `MaintenanceWindow/<name>`, beside the occurrence id in the pod template.
+ANNOTATION_RESTARTED_BY: Final = _P + "restarted-by"
 # On a window: open an ad-hoc occurrence now.
 ANNOTATION_RUN_NOW: Final = _P + "run-now"
 # The annotation `kubectl rollout restart` sets in the pod template; the operator restarts the same way.

@@ -143,6 +143,8 @@ class OccurrenceRef(StatusModel):
     id: str
     start: datetime
     end: datetime
+    ad_hoc: bool = False
+    trigger: str | None = None  # the run-now annotation value that opened an ad-hoc occurrence
 
 
 class WindowStatus(StatusModel):

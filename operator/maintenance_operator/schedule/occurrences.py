@@ -3,8 +3,8 @@
 Starts are produced by walking matching days (month by month, from the field sets) and, within a day, the
 matching times in order, each resolved to UTC with the DST rules of ``zones``. Resolution is monotonic, so the
 stream is ordered and a start that two wall times collapse onto (spring forward) is emitted once. Only the days
-around the pivot need a search (a bisection over the day's times), so the first few occurrences cost a handful of
-resolutions even for ``*/10 * * * *`` or ``0 0 29 2 *``.
+around the pivot need a search (by wall time, corrected near DST transitions), so the first few occurrences cost
+a handful of resolutions even for ``*/10 * * * *`` or ``0 0 29 2 *``.
 
 A window lasts ``duration`` (elapsed time) but is clipped at the next start, because a DST shift can bring two
 starts closer than validation's wall-clock gap; windows therefore never overlap, and only the latest start can be
@@ -33,6 +33,7 @@ _SEARCH_DAYS = 2
 # The longest run of months without a match in a satisfiable schedule: 29 February from 2096 to 2104.
 _MAX_EMPTY_MONTHS = 120
 _TICK = timedelta(microseconds=1)
+_MINUTE = timedelta(minutes=1)
 
 
 def next_occurrences(ws: WindowSchedule, after: datetime, count: int) -> list[Occurrence]:
@@ -102,7 +103,8 @@ def _occurrence(ws: WindowSchedule, start: datetime, following: datetime | None)
 
 def _starts(spec: CronSpec, zone: ZoneInfo, pivot: datetime, *, forward: bool) -> Iterator[datetime]:
     """Distinct starts strictly after ``pivot`` ascending (forward) or at/before it descending (backward)."""
-    pivot_day = pivot.astimezone(zone).date()
+    pivot_wall = pivot.astimezone(zone).replace(tzinfo=None)
+    pivot_day = pivot_wall.date()
     direction = 1 if forward else -1
     origin = _shift(pivot_day, -direction * _SEARCH_DAYS)
     bound = pivot if forward else pivot + _TICK  # every start yielded is strictly beyond the previous bound
@@ -116,32 +118,34 @@ def _starts(spec: CronSpec, zone: ZoneInfo, pivot: datetime, *, forward: bool) -
             current = date(year, month, day)
             if (current - origin).days * direction < 0:
                 continue
-            near = abs((current - pivot_day).days) <= _SEARCH_DAYS
-            for start in _day_starts(spec, zone, current, pivot if near else None, forward=forward):
+            midnight = datetime(year, month, day)
+            times = spec.times
+            if abs((current - pivot_day).days) <= _SEARCH_DAYS:
+                split = _split(times, midnight, zone, pivot, pivot_wall)
+                times = times[split:] if forward else times[:split]
+            for minute in times if forward else reversed(times):
+                start = resolve(midnight + timedelta(minutes=minute), zone)
                 if (start > bound) if forward else (start < bound):
                     bound = start
                     yield start
 
 
-def _day_starts(
-    spec: CronSpec, zone: ZoneInfo, day: date, pivot: datetime | None, *, forward: bool
-) -> Iterator[datetime]:
-    """One day's starts beyond ``pivot`` in iteration order; bisection finds where they begin."""
-    midnight = datetime(day.year, day.month, day.day)
+def _split(times: tuple[int, ...], midnight: datetime, zone: ZoneInfo, pivot: datetime, pivot_wall: datetime) -> int:
+    """How many of a day's times start at or before ``pivot``.
 
-    def at(minute: int) -> datetime:
-        return resolve(midnight + timedelta(minutes=minute), zone)
+    The pivot's wall time gives the answer away from DST transitions; resolving the neighbours corrects the guess
+    where a gap or fold shifts instants (resolution is monotonic), typically at the cost of two resolutions.
+    """
 
-    times = spec.times
-    if pivot is None:
-        chosen = times
-    elif (at(times[-1]) <= pivot) if forward else (at(times[0]) > pivot):
-        return  # the whole day lies on the wrong side of the pivot: one resolution instead of a bisection
-    else:
-        split = bisect_right(times, pivot, key=at)
-        chosen = times[split:] if forward else times[:split]
-    for minute in chosen if forward else reversed(chosen):
-        yield at(minute)
+    def at_or_before(index: int) -> bool:
+        return resolve(midnight + timedelta(minutes=times[index]), zone) <= pivot
+
+    split = bisect_right(times, (pivot_wall - midnight) // _MINUTE)
+    while split > 0 and not at_or_before(split - 1):
+        split -= 1
+    while split < len(times) and at_or_before(split):
+        split += 1
+    return split
 
 
 def _months(year: int, month: int, direction: int) -> Iterator[tuple[int, int]]:

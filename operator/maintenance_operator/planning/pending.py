@@ -1,0 +1,64 @@
+"""Is maintenance pending on a workload, and has it been done (by a window or by the user)?
+
+Everything is derived from the workload's own annotations and rollout state, so the operator can be killed at
+any moment and a new process reaches the same answers.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from maintenance_operator.planning.workloads import Rollout, Workload
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    reason: str
+    since: datetime
+
+
+def needs_since_stamp(w: Workload) -> bool:
+    """Announced without `required-since`: the operator stamps the time it first saw it."""
+    return w.required is not None and w.required_since is None
+
+
+def done_by_restart(w: Workload) -> bool:
+    """A restart (any kind: `kubectl rollout restart`, ours) after the announcement, fully rolled out."""
+    since = w.required_since
+    return (
+        since is not None and w.restarted_at is not None and w.restarted_at >= since and w.rollout is Rollout.COMPLETE
+    )
+
+
+def is_done(w: Workload) -> bool:
+    since = w.required_since
+    if since is None:
+        return False
+    return (w.completed_at is not None and w.completed_at >= since) or done_by_restart(w)
+
+
+def pending(w: Workload) -> Pending | None:
+    """The announced maintenance still to do, or None."""
+    if w.required is None or w.required_since is None or is_done(w):
+        return None
+    return Pending(w.required, w.required_since)
+
+
+def completion_to_record(w: Workload) -> str | None:
+    """How maintenance was completed if the operator has not recorded it yet: `self-service` or the window."""
+    since = w.required_since
+    if w.required is None or since is None or (w.completed_at is not None and w.completed_at >= since):
+        return None
+    if done_by_restart(w):
+        return w.restarted_by or "self-service"
+    return None
+
+
+def may_be_self_served(w: Workload) -> bool:
+    """Worth a look at the pods: pending, settled, and not something a restart annotation already explains."""
+    return pending(w) is not None and w.rollout is Rollout.COMPLETE and not w.paused
+
+
+def all_pods_newer(pod_created: Sequence[datetime], since: datetime) -> bool:
+    """Self-service by redeploy or pod replacement: every pod backing the workload started after the notice."""
+    return bool(pod_created) and all(t >= since for t in pod_created)

@@ -1,0 +1,113 @@
+"""Which targets a window restarts now, which are in flight, and why the others wait.
+
+One pure function, re-evaluated on every change: the state it works from (which occurrence restarted a target,
+when, how its rollout stands) lives in the workloads themselves, so a restarted operator carries on exactly where
+the previous one stopped, never restarting a target twice for one occurrence.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from maintenance_operator.planning.pending import pending
+from maintenance_operator.planning.workloads import Rollout, Workload
+
+
+class Wait(StrEnum):
+    """Why a pending target is not being restarted right now; shown in status and `kubectl maintenance apps`."""
+
+    OUTSIDE_WINDOW = "outside-window"
+    EXCLUDED = "excluded"
+    SUSPENDED = "suspended"
+    CONCURRENCY = "waiting-for-concurrency"
+    STOPPED_AFTER_FAILURE = "stopped-after-failure"
+    PAUSED = "paused"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class Policy:
+    always: bool = False
+    concurrency: int = 1
+    stop_on_failure: bool = True
+    rollout_timeout: timedelta = timedelta(minutes=10)
+
+
+@dataclass
+class Step:
+    start: list[Workload] = field(default_factory=list)
+    in_flight: list[Workload] = field(default_factory=list)
+    succeeded: list[Workload] = field(default_factory=list)
+    failed: list[Workload] = field(default_factory=list)
+    waiting: dict[tuple[str, str, str], Wait] = field(default_factory=dict)
+    held: list[Workload] = field(default_factory=list)  # the targets behind `waiting`, in plan order
+    next_deadline: datetime | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Nothing running and nothing more this occurrence will start."""
+        return not self.start and not self.in_flight and all(w in _FINAL for w in self.waiting.values())
+
+
+_FINAL = {Wait.STOPPED_AFTER_FAILURE, Wait.PAUSED, Wait.OUTSIDE_WINDOW, Wait.EXCLUDED, Wait.SUSPENDED}
+
+
+def is_due(w: Workload, policy: Policy) -> bool:
+    return policy.always or pending(w) is not None
+
+
+def timed_out(w: Workload, policy: Policy, now: datetime) -> bool:
+    return w.restarted_at is not None and now - w.restarted_at > policy.rollout_timeout
+
+
+def plan(
+    targets: Iterable[Workload],
+    occurrence_id: str | None,
+    can_start: Wait | None,
+    policy: Policy,
+    now: datetime,
+    blocked: frozenset[tuple[str, str, str]] = frozenset(),
+) -> Step:
+    """Classify every target for the occurrence; `can_start` is None when new work may start, else why not.
+
+    Targets are taken in a stable order (namespace, kind, name) so restarts are predictable.
+    """
+    step = Step()
+    candidates: list[Workload] = []
+    for w in sorted(targets, key=lambda t: (t.namespace, t.kind, t.name)):
+        if occurrence_id is not None and w.occurrence == occurrence_id:
+            if w.rollout is Rollout.COMPLETE:
+                step.succeeded.append(w)
+            elif w.rollout is Rollout.FAILED or timed_out(w, policy, now):
+                step.failed.append(w)
+            else:
+                step.in_flight.append(w)
+                if w.restarted_at is not None:
+                    deadline = w.restarted_at + policy.rollout_timeout
+                    step.next_deadline = min(step.next_deadline or deadline, deadline)
+        elif is_due(w, policy):
+            candidates.append(w)
+    slots = policy.concurrency - len(step.in_flight)
+    stopped = policy.stop_on_failure and bool(step.failed)
+    for w in candidates:
+        why: Wait | None
+        if w.paused:
+            why = Wait.PAUSED
+        elif can_start is not None or occurrence_id is None:
+            why = can_start or Wait.OUTSIDE_WINDOW
+        elif stopped:
+            why = Wait.STOPPED_AFTER_FAILURE
+        elif w.key in blocked:
+            why = Wait.BLOCKED
+        elif slots > 0:
+            why = None
+            slots -= 1
+        else:
+            why = Wait.CONCURRENCY
+        if why is None:
+            step.start.append(w)
+        else:
+            step.waiting[w.key] = why
+            step.held.append(w)
+    return step

@@ -1,0 +1,121 @@
+"""The status a MaintenanceWindow shows: next occurrences, open or not, and why each pending target waits.
+
+Pure, so the exact text users read (and the condition transitions) is table-tested.
+"""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from maintenance_operator import schedule as sched
+from maintenance_operator.api import names
+from maintenance_operator.planning.pending import pending
+from maintenance_operator.planning.restarts import Step
+from maintenance_operator.planning.times import format_time
+
+MAX_LISTED = 100  # status stays small (etcd object size); the count covers the rest
+NEXT_SHOWN = 5
+
+
+def condition(
+    previous: Sequence[Mapping[str, Any]],
+    type_: str,
+    ok: bool,
+    reason: str,
+    message: str,
+    now: datetime,
+    generation: int | None,
+) -> dict[str, Any]:
+    """A metav1.Condition whose lastTransitionTime moves only when its status flips."""
+    status = "True" if ok else "False"
+    old = next((c for c in previous if c.get("type") == type_), None)
+    since = old["lastTransitionTime"] if old and old.get("status") == status else format_time(now)
+    out: dict[str, Any] = {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": since,
+    }
+    if generation is not None:
+        out["observedGeneration"] = generation
+    return out
+
+
+def occurrence_ref(o: sched.Occurrence, *, ad_hoc: bool = False, trigger: str | None = None) -> dict[str, Any]:
+    ref: dict[str, Any] = {"id": o.id, "start": format_time(o.start), "end": format_time(o.end)}
+    if ad_hoc:
+        ref["adHoc"] = True
+    if trigger is not None:
+        ref["trigger"] = trigger
+    return ref
+
+
+def pending_entries(step: Step) -> list[dict[str, Any]]:
+    """Every target still to do in this or a later occurrence, with why it is not done yet."""
+    rows = [(w, "in-progress") for w in step.in_flight]
+    rows += [(w, "rollout-failed") for w in step.failed]
+    rows += [(w, "starting") for w in step.start]
+    rows += [(w, step.waiting[w.key].value) for w in step.held]
+    entries: list[dict[str, Any]] = []
+    for w, why in rows:
+        p = pending(w)
+        entry: dict[str, Any] = {
+            "kind": w.kind,
+            "name": w.name,
+            "reason": p.reason if p else "policy: Always",
+            "downtimeExpected": w.downtime_expected,
+            "waiting": why,
+        }
+        if p:
+            entry["since"] = format_time(p.since)
+        entries.append(entry)
+    return entries
+
+
+def maintenance_status(
+    *,
+    previous: Mapping[str, Any],
+    generation: int | None,
+    upcoming: Sequence[sched.Occurrence],
+    current: Mapping[str, Any] | None,
+    step: Step | None,
+    problem: str | None,
+    now: datetime,
+    last_run: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The full status object; `problem` (an invalid spec) replaces everything schedule-derived."""
+    conditions = previous.get("conditions") or []
+    if problem is not None:
+        return {
+            "observedGeneration": generation,
+            "open": False,
+            "pendingCount": 0,
+            "conditions": [
+                condition(conditions, names.CONDITION_READY, False, "InvalidSpec", problem, now, generation)
+            ],
+        }
+    entries = pending_entries(step) if step is not None else []
+    status: dict[str, Any] = {
+        "observedGeneration": generation,
+        "nextWindow": format_time(upcoming[0].start) if upcoming else None,
+        "nextOccurrences": [occurrence_ref(o) for o in upcoming[:NEXT_SHOWN]],
+        "open": current is not None,
+        "currentOccurrence": dict(current) if current is not None else None,
+        "pendingCount": len(entries),
+        "pending": entries[:MAX_LISTED],
+        "lastRun": dict(last_run) if last_run is not None else previous.get("lastRun"),
+        "conditions": [
+            condition(conditions, names.CONDITION_READY, True, "Scheduled", "schedule is valid", now, generation),
+            condition(
+                conditions,
+                names.CONDITION_WINDOW_OPEN,
+                current is not None,
+                "Open" if current is not None else "Closed",
+                f"occurrence {current['id']} until {current['end']}" if current is not None else "",
+                now,
+                generation,
+            ),
+        ],
+    }
+    return {k: v for k, v in status.items() if v is not None}

@@ -1,0 +1,132 @@
+"""A slim, immutable view of a Deployment or StatefulSet: only what maintenance decisions need.
+
+The operator keeps one of these per watched workload instead of the full object (memory target: thousands of
+workloads), and every decision in `planning/` works on it, so decisions are testable without a cluster.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from maintenance_operator.api import names
+from maintenance_operator.planning.times import parse_time
+
+
+class Rollout(Enum):
+    COMPLETE = "complete"
+    PROGRESSING = "progressing"
+    FAILED = "failed"  # the controller gave up (Deployment progress deadline exceeded)
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    labels: Mapping[str, str]
+    required: str | None
+    required_since: datetime | None
+    completed_at: datetime | None
+    restarted_at: datetime | None
+    occurrence: str | None
+    restarted_by: str | None
+    notice_sent: str | None
+    replicas: int
+    paused: bool
+    recreate: bool
+    rollout: Rollout
+    generation: int
+    pod_selector: Mapping[str, str]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace, self.name)
+
+    @property
+    def ref(self) -> str:
+        """How `kubectl` names it: `deployment/web`."""
+        return f"{self.kind.lower()}/{self.name}"
+
+    @property
+    def downtime_expected(self) -> bool:
+        """A restart of a single instance, or a Recreate rollout, leaves no pod serving for a while."""
+        return self.replicas <= 1 or self.recreate
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return value if isinstance(value, int) else default
+
+
+def rollout_state(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any], generation: int) -> Rollout:
+    """The same test `kubectl rollout status` applies, from the object alone (no GET of pods)."""
+    if _int(status.get("observedGeneration"), -1) < generation:
+        return Rollout.PROGRESSING
+    want = _int(spec.get("replicas"), 1)
+    updated = _int(status.get("updatedReplicas"))
+    if kind == "Deployment":
+        for cond in status.get("conditions") or ():
+            if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+                return Rollout.FAILED
+        total = _int(status.get("replicas"))
+        available = _int(status.get("availableReplicas"))
+        if updated >= want and total <= updated and available >= updated:
+            return Rollout.COMPLETE
+        return Rollout.PROGRESSING
+    # StatefulSet (RollingUpdate): every replica updated and ready, and the revisions converged.
+    ready = _int(status.get("readyReplicas"))
+    strategy = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate")
+    if strategy == "OnDelete":
+        return Rollout.COMPLETE if ready >= want else Rollout.PROGRESSING
+    revisions_match = status.get("currentRevision") == status.get("updateRevision")
+    if updated >= want and ready >= want and revisions_match:
+        return Rollout.COMPLETE
+    return Rollout.PROGRESSING
+
+
+def restart_stamp(window: str, restarted_at: str) -> str:
+    """The `restarted-by` annotation a window's restart writes: which window, and the restartedAt it set.
+
+    Keeping restartedAt in it tells a window's restart from a later `kubectl rollout restart` by the user, which
+    changes restartedAt but not this annotation.
+    """
+    return f"{window} {restarted_at}"
+
+
+def _restarted_by(stamp: str | None, restarted_at: datetime | None) -> str | None:
+    window, _, at = (stamp or "").partition(" ")
+    return window if window and restarted_at is not None and parse_time(at) == restarted_at else None
+
+
+def workload_from_object(kind: str, body: Mapping[str, Any]) -> Workload:
+    """Build the slim view from a watch event body; tolerant of any missing field."""
+    meta = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    annotations = meta.get("annotations") or {}
+    template_annotations = ((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}
+    generation = _int(meta.get("generation"))
+    required = (annotations.get(names.ANNOTATION_REQUIRED) or "").strip() or None  # blank: not announced
+    restarted_at = parse_time(template_annotations.get(names.ANNOTATION_RESTARTED_AT))
+    return Workload(
+        kind=kind,
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        uid=meta.get("uid", ""),
+        labels=dict(meta.get("labels") or {}),
+        required=required,
+        required_since=parse_time(annotations.get(names.ANNOTATION_REQUIRED_SINCE)),
+        completed_at=parse_time(annotations.get(names.ANNOTATION_COMPLETED_AT)),
+        restarted_at=restarted_at,
+        occurrence=template_annotations.get(names.ANNOTATION_OCCURRENCE),
+        restarted_by=_restarted_by(annotations.get(names.ANNOTATION_RESTARTED_BY), restarted_at),
+        notice_sent=annotations.get(names.ANNOTATION_NOTICE_SENT),
+        replicas=_int(spec.get("replicas"), 1),
+        paused=bool(spec.get("paused")),
+        recreate=(spec.get("strategy") or {}).get("type") == "Recreate",
+        rollout=rollout_state(kind, spec, status, generation),
+        generation=generation,
+        pod_selector=dict((spec.get("selector") or {}).get("matchLabels") or {}),
+    )
