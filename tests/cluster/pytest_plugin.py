@@ -1,0 +1,77 @@
+"""pytest fixtures: one local cluster per test run, a fresh namespace per test, the snapshot stack on demand.
+
+Registered from tests/conftest.py. The cluster is only started when a selected test asks for it, so unit
+test runs stay fast; binaries missing from the cache are built (never skipped), and a build or start
+failure fails the tests that need the cluster with the component log that explains it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cluster import build
+from tests.cluster.cluster import LocalCluster, SnapshotStack
+
+NODES_ENV = "MAINTENANCE_OPERATOR_CLUSTER_NODES"
+KEEP_LOGS_ENV = "MAINTENANCE_OPERATOR_CLUSTER_LOGS"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("local cluster")
+    group.addoption(
+        "--cluster-nodes",
+        type=int,
+        default=int(os.environ.get(NODES_ENV, "3")),
+        help=f"fake nodes of the test run's cluster, 110 pods each (default 3, or ${NODES_ENV})",
+    )
+    group.addoption(
+        "--cluster-logs",
+        default=os.environ.get(KEEP_LOGS_ENV),
+        help=f"copy the cluster's component logs to this directory at the end (or ${KEEP_LOGS_ENV})",
+    )
+
+
+def _build_visibly(config: pytest.Config, names: tuple[str, ...]) -> None:
+    """Build missing binaries with go's output on the terminal: a silent 15-minute pause looks like a hang."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        build.ensure_binaries(names)
+
+
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
+    """The test run's cluster; deleted at the end, also on Ctrl-C, SIGTERM or SIGKILL (by its guard)."""
+    # Build the snapshot stack's binaries up front too when a selected test will ask for it.
+    wants_snapshots = any("snapshot_stack" in getattr(item, "fixturenames", ()) for item in request.session.items)
+    _build_visibly(request.config, build.ALL if wants_snapshots else build.CONTROL_PLANE)
+    local = LocalCluster(nodes=request.config.getoption("--cluster-nodes"))
+    with local:
+        yield local
+        keep = request.config.getoption("--cluster-logs")
+        if keep:
+            shutil.copytree(local.logs_dir, os.path.join(keep, local.name), dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def snapshot_stack(cluster: LocalCluster, request: pytest.FixtureRequest) -> SnapshotStack:
+    """The CSI mock driver, provisioner and snapshot controllers in the session cluster, started once."""
+    _build_visibly(request.config, build.SNAPSHOT_STACK)
+    return cluster.start_snapshot_stack()
+
+
+@pytest.fixture
+def namespace(cluster: LocalCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A namespace named after the test, ready for pods (default ServiceAccount exists), deleted after."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"{slug}-{secrets.token_hex(3)}"
+    cluster.create_namespace(name)
+    yield name
+    # Do not wait for finalization: namespace deletion is slow and nothing reuses the name.
+    cluster.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
