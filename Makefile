@@ -49,6 +49,14 @@ cluster-down: venv ## Stop and delete the dev cluster
 cluster-kubeconfig: venv ## Print the dev cluster's kubeconfig path
 	@$(PY) python -m tests.cluster kubeconfig
 
+.PHONY: run
+run: venv cluster-build ## Run the operator on a local cluster with the samples and demo workloads (Ctrl-C stops all)
+	$(PY) python -m demo
+
+.PHONY: bench
+bench: venv cluster-build ## Benchmarks on a local cluster (prints figures; BENCH_ARGS="--only idle" to pick)
+	$(PY) python -m benchmarks $(BENCH_ARGS)
+
 .PHONY: test-unit
 test-unit: venv ## Unit tests only (no cluster)
 	$(PY) pytest -m "not integration" $(PYTEST_ARGS)

@@ -1,0 +1,200 @@
+"""`make bench`: MaintenanceWindow figures on a local cluster. Prints numbers; asserts nothing about time.
+
+- restarts: N Deployments (1 replica each), all pending, one window with concurrency C, opened by run-now:
+  time to all rollouts complete, API requests by verb, operator peak RSS; then the same restarts with
+  `kubectl rollout restart` + `kubectl rollout status`, C in parallel, and the ratio.
+- boundary: W windows opening at the same minute boundary, each with one pending Deployment: latency from
+  the scheduled start to the restart arriving at a watcher (p50, p99).
+- idle: I windows, nothing pending: API writes per minute by the operator (target 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import (
+    WRITES,
+    announce_all,
+    apiserver_requests,
+    apply_in_chunks,
+    by_verb,
+    create_deployments,
+    delta,
+    operator_requests,
+    peak_rss_mib,
+    percentile,
+    poll,
+    wait_all_available,
+)
+from tests.cluster.cluster import LocalCluster
+from tests.integration.operator_process import OperatorProcess
+from tests.integration.workloads import deployment, window
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def install_crds(cluster: LocalCluster) -> None:
+    files = [arg for path in sorted((ROOT / "crds").glob("*.yaml")) for arg in ("-f", str(path))]
+    cluster.kubectl("apply", *files)
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *files)
+
+
+def window_status(cluster: LocalCluster, namespace: str, name: str) -> dict[str, Any]:
+    status: dict[str, Any] = cluster.kubectl_json("get", "mw", name, "-n", namespace).get("status") or {}
+    return status
+
+
+def bench_restarts(cluster: LocalCluster, work: Path, count: int, concurrency: int) -> None:
+    ns = "bench-restarts"
+    cluster.create_namespace(ns)
+    names = [f"app-{i:04d}" for i in range(count)]
+    started = time.monotonic()
+    create_deployments(cluster, ns, names, {"tier": "bench"})
+    wait_all_available(cluster, ns, count)
+    print(f"  setup: {count} Deployments available in {time.monotonic() - started:.0f} s", flush=True)
+    announce_all(cluster, ns)
+    with OperatorProcess(cluster, [ns], work / "restarts-operator.log") as operator:
+        apply_in_chunks(cluster, ns, [window("bench", {"matchLabels": {"tier": "bench"}}, concurrency=concurrency)])
+        poll(lambda: window_status(cluster, ns, "bench").get("pendingCount") == count, 300, "all pending")
+        api_before, own_before = apiserver_requests(cluster), operator_requests(operator)
+        opened = time.monotonic()
+        cluster.kubectl("annotate", "mw", "bench", "-n", ns, f"maintenance.ops.dev/run-now={time.time():.0f}")
+
+        def finished() -> bool:
+            last = window_status(cluster, ns, "bench").get("lastRun") or {}
+            return last.get("result") == "Succeeded" and last.get("restarted") == count
+
+        poll(finished, 3600, "all restarts complete", interval=1.0)
+        operator_seconds = time.monotonic() - opened
+        api = delta(apiserver_requests(cluster), api_before)
+        own = delta(operator_requests(operator), own_before)
+        rss = peak_rss_mib(operator)
+    print(f"  operator: {count} restarts, concurrency {concurrency}: {operator_seconds:.1f} s to all complete")
+    print(f"  operator's own API requests during the occurrence: {dict(sorted(own.items()))}")
+    print(f"  kube-apiserver requests during the occurrence (all clients) by verb: {by_verb(api)}")
+    top = ", ".join(f"{v} {r}: {n}" for (v, r), n in api.most_common(8))
+    print(f"    largest: {top}")
+    print(f"  operator peak RSS: {rss:.0f} MiB", flush=True)
+
+    def by_kubectl(name: str) -> None:
+        cluster.kubectl("rollout", "restart", "-n", ns, f"deployment/{name}")
+        cluster.kubectl("rollout", "status", "-n", ns, f"deployment/{name}", "--timeout=600s", timeout=900)
+
+    opened = time.monotonic()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(by_kubectl, names))
+    kubectl_seconds = time.monotonic() - opened
+    print(f"  kubectl rollout restart + status, {concurrency} in parallel: {kubectl_seconds:.1f} s")
+    print(f"  ratio kubectl / operator: {kubectl_seconds / operator_seconds:.2f}", flush=True)
+
+
+def _watch_restarts(cluster: LocalCluster, ns: str, expected: int, deadline: float) -> dict[str, float]:
+    """Wall-clock arrival of the first watch event showing each Deployment's occurrence annotation."""
+    template = '{.metadata.name} {.spec.template.metadata.annotations.maintenance\\.ops\\.dev/occurrence}{"\\n"}'
+    command = [str(cluster.bin_dir / "kubectl"), f"--kubeconfig={cluster.kubeconfig}"]
+    command += ["get", "deployments", "-n", ns, "--watch", "-o", f"jsonpath={template}"]
+    arrived: dict[str, float] = {}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as watch:
+        assert watch.stdout is not None
+        try:
+            for line in watch.stdout:
+                name, _, occurrence = line.strip().partition(" ")
+                if occurrence and name not in arrived:
+                    arrived[name] = time.time()
+                if len(arrived) >= expected or time.time() > deadline:
+                    break
+        finally:
+            watch.kill()
+    return arrived
+
+
+def bench_boundary(cluster: LocalCluster, work: Path, count: int) -> None:
+    ns = "bench-boundary"
+    cluster.create_namespace(ns)
+    names = [f"svc-{i:03d}" for i in range(count)]
+    apply_in_chunks(cluster, ns, [deployment(n, {"bench-window": n}) for n in names])
+    wait_all_available(cluster, ns, count)
+    announce_all(cluster, ns)
+    with OperatorProcess(cluster, [ns], work / "boundary-operator.log"):
+        now = datetime.now(UTC)
+        boundary = (now + timedelta(seconds=120 if now.second >= 30 else 90)).replace(second=0, microsecond=0)
+        cron = f"{boundary.minute} {boundary.hour} * * *"
+        windows = [window(n, {"matchLabels": {"bench-window": n}}, schedule=cron, duration="5m") for n in names]
+        apply_in_chunks(cluster, ns, windows)
+        print(f"  {count} windows open at {boundary:%H:%M:%S} UTC", flush=True)
+        arrived = _watch_restarts(cluster, ns, count, boundary.timestamp() + 120)
+    latencies = [t - boundary.timestamp() for t in arrived.values()]
+    print(f"  restarts seen: {len(latencies)}/{count}")
+    print(
+        f"  latency from scheduled start to the restart at a watcher: p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+        f"p99 {percentile(latencies, 99) * 1000:.0f} ms, max {max(latencies, default=math.nan) * 1000:.0f} ms",
+        flush=True,
+    )
+
+
+def bench_idle(cluster: LocalCluster, work: Path, count: int, seconds: float) -> None:
+    ns = "bench-idle"
+    cluster.create_namespace(ns)
+    create_deployments(cluster, ns, [f"calm-{i}" for i in range(10)], {"tier": "calm"})
+    with OperatorProcess(cluster, [ns], work / "idle-operator.log") as operator:
+        windows = [window(f"idle-{i:03d}", {"matchLabels": {"tier": "calm"}}) for i in range(count)]
+        apply_in_chunks(cluster, ns, windows)
+
+        def settled() -> bool:
+            items = cluster.kubectl_json("get", "mw", "-n", ns)["items"]
+            return sum(1 for mw in items if (mw.get("status") or {}).get("nextOccurrences")) == count
+
+        poll(settled, 300, "every window's status written", interval=1.0)
+        own_before, api_before = operator_requests(operator), apiserver_requests(cluster)
+        end = time.monotonic() + seconds
+        poll(lambda: time.monotonic() >= end, seconds + 10, "the measurement period", interval=1.0)
+        own = delta(operator_requests(operator), own_before)
+        api = delta(apiserver_requests(cluster), api_before)
+    per_minute = 60 / seconds
+    own_writes = sum(n for verb, n in own.items() if verb in WRITES) * per_minute
+    watched = {"maintenancewindows", "maintenancewindows/status", "deployments", "events"}
+    api_writes = sum(n for (verb, res), n in api.items() if verb in WRITES and res in watched) * per_minute
+    print(f"  {count} idle windows over {seconds:.0f} s: operator writes/min {own_writes:.1f}")
+    print(f"  kube-apiserver writes/min to windows, deployments and events (all clients): {api_writes:.1f}")
+    print(f"  operator requests/min by verb: { {v: n * per_minute for v, n in sorted(own.items())} }", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--only", choices=("restarts", "boundary", "idle"), action="append")
+    parser.add_argument("--deployments", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--windows", type=int, default=50)
+    parser.add_argument("--idle-windows", type=int, default=100)
+    parser.add_argument("--idle-seconds", type=float, default=60)
+    args = parser.parse_args(argv)
+    chosen = args.only or ["restarts", "boundary", "idle"]
+    pods = (args.deployments if "restarts" in chosen else 0) + args.windows + args.concurrency + 20
+    nodes = max(3, math.ceil(pods / 100))
+    with tempfile.TemporaryDirectory(prefix="mo-bench-") as tmp, LocalCluster(nodes=nodes) as cluster:
+        work = Path(tmp)
+        print(f"cluster {cluster.name}: {nodes} fake nodes, started in {cluster.start_seconds:.1f} s", flush=True)
+        install_crds(cluster)
+        if "restarts" in chosen:
+            print(f"[restarts] {args.deployments} Deployments, concurrency {args.concurrency}", flush=True)
+            bench_restarts(cluster, work, args.deployments, args.concurrency)
+        if "boundary" in chosen:
+            print(f"[boundary] {args.windows} windows at one minute boundary", flush=True)
+            bench_boundary(cluster, work, args.windows)
+        if "idle" in chosen:
+            print(f"[idle] {args.idle_windows} windows, nothing pending", flush=True)
+            bench_idle(cluster, work, args.idle_windows, args.idle_seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Prometheus metrics: what alerts and the dashboard in deploy/ are built on."""
+
+import contextlib
+
+from prometheus_client import Counter, Gauge, Histogram
+
+WINDOW = ("namespace", "window")
+
+next_window_start = Gauge(
+    "maintenance_window_next_start_timestamp_seconds", "Start of the next occurrence (Unix time).", WINDOW
+)
+window_open = Gauge("maintenance_window_open", "1 while an occurrence of the window is open.", WINDOW)
+pending_targets = Gauge(
+    "maintenance_pending_targets",
+    "Targets with maintenance still to do, by why they wait (in-progress, outside-window, paused, ...).",
+    (*WINDOW, "reason"),
+)
+restarts = Counter("maintenance_restarts_total", "Maintenance restarts by result.", (*WINDOW, "result"))
+restart_duration = Histogram(
+    "maintenance_restart_duration_seconds",
+    "From the restart PATCH to the completed rollout.",
+    WINDOW,
+    buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+)
+notices = Counter("maintenance_notices_total", "Advance notices sent (one per target and occurrence).", WINDOW)
+self_service = Counter(
+    "maintenance_self_service_total", "Maintenance completed by the users themselves.", ("namespace", "kind")
+)
+invalid_windows = Gauge("maintenance_window_invalid", "1 while the window's spec is invalid.", WINDOW)
+
+
+def forget_window(namespace: str, window: str) -> None:
+    """Drop a deleted window's series so dashboards do not show ghosts."""
+    for gauge in (next_window_start, window_open, invalid_windows):
+        with contextlib.suppress(KeyError):
+            gauge.remove(namespace, window)
+    set_pending(namespace, window, {})
+
+
+_pending_reasons: dict[tuple[str, str], set[str]] = {}
+
+
+def set_pending(namespace: str, window: str, by_reason: dict[str, int]) -> None:
+    key = (namespace, window)
+    for gone in _pending_reasons.get(key, set()) - set(by_reason):
+        pending_targets.remove(namespace, window, gone)
+    for reason, count in by_reason.items():
+        pending_targets.labels(namespace, window, reason).set(count)
+    _pending_reasons[key] = set(by_reason)

@@ -1,0 +1,79 @@
+"""Process-wide state of the running operator: the API client, the clock, the workload index, the windows.
+
+Only caches and wiring live here; everything that must survive a crash is in the cluster's objects.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from maintenance_operator.kube.client import KubeClient
+from maintenance_operator.planning.workloads import Workload
+
+log = logging.getLogger(__name__)
+
+
+# What we read of a kopf index: namespace -> the slim workloads in it.
+WorkloadIndex = Mapping[str, Iterable[Workload]]
+
+
+class WindowWaker(Protocol):
+    namespace: str
+
+    def selects(self, labels: Mapping[str, str]) -> bool: ...
+
+    def wake(self) -> None: ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    client: KubeClient
+    clock: Callable[[], datetime] = utcnow
+    indexes: list[WorkloadIndex] = field(default_factory=list)
+    windows: dict[str, WindowWaker] = field(default_factory=dict)  # by uid
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def workloads(self, namespace: str) -> list[Workload]:
+        found: list[Workload] = []
+        for index in self.indexes:
+            found.extend(index.get(namespace, ()))
+        return found
+
+    def wake_windows(self, namespace: str, labels: Iterable[Mapping[str, str]]) -> None:
+        """A workload changed: wake every window of its namespace that selects it (before or after)."""
+        label_sets = list(labels)
+        for window in self.windows.values():
+            if window.namespace == namespace and any(window.selects(lbls) for lbls in label_sets):
+                window.wake()
+
+    def spawn(self, coro: Any) -> None:
+        """Fire-and-forget work (Events, webhooks) whose failure must not break the caller."""
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self.background.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background task failed: %s", task.exception())
+
+
+_RUNTIME: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    global _RUNTIME  # noqa: PLW0603  (the one process-wide instance kopf handlers reach)
+    _RUNTIME = runtime
+
+
+def current() -> Runtime:
+    if _RUNTIME is None:
+        raise RuntimeError("the operator runtime is not installed")
+    return _RUNTIME

@@ -1,0 +1,463 @@
+"""One task per MaintenanceWindow: sleep until the next boundary, then plan -> restart -> notify -> status.
+
+The task wakes at exact wall-clock instants computed by `schedule` (occurrence start and end, exclusion edges,
+notice time, rollout deadlines) and whenever a selected workload or the window itself changes; it never polls.
+Each pass re-derives everything from the window and the workload index, so a crash loses nothing.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from maintenance_operator import schedule as sched
+from maintenance_operator.api import names
+from maintenance_operator.api.windows import MaintenanceWindowSpec
+from maintenance_operator.handlers import metrics
+from maintenance_operator.handlers.runtime import Runtime
+from maintenance_operator.kube import events, status, workloads
+from maintenance_operator.kube.client import ApiError
+from maintenance_operator.kube.webhook import post_notice
+from maintenance_operator.planning import notices, restarts, selectors, window_status
+from maintenance_operator.planning.times import format_time, parse_time
+from maintenance_operator.planning.workloads import Rollout, Workload
+
+log = logging.getLogger(__name__)
+
+STATUS_MIN_INTERVAL = 1.0  # seconds between status writes while an occurrence is busy
+ERROR_BACKOFF = 5.0
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "spec"
+        parts.append(f"spec.{where}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def _rv(obj: Mapping[str, Any]) -> int:
+    """resourceVersion as a number: etcd revisions, increasing; anything else sorts first."""
+    value = str((obj.get("metadata") or {}).get("resourceVersion") or "0")
+    return int(value) if value.isdigit() else 0
+
+
+def _status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch (RFC 7386) turning `old` into `new`: vanished fields become null, maps recurse."""
+    patch: dict[str, Any] = {k: None for k in old if k not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        if before == value:
+            continue
+        if isinstance(before, Mapping) and isinstance(value, Mapping):
+            patch[key] = _status_patch(before, value)
+        else:
+            patch[key] = value
+    return patch
+
+
+class WindowRunner:
+    kind = names.MAINTENANCE_WINDOW
+
+    def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
+        self.runtime = runtime
+        meta = body["metadata"]
+        self.namespace: str = meta["namespace"]
+        self.name: str = meta["name"]
+        self.uid: str = meta["uid"]
+        self.body: Mapping[str, Any] = body
+        self._selector: Mapping[str, Any] = {}
+        self._wake = asyncio.Event()
+        self._started: dict[tuple[str, str, str], Workload] = {}  # restarts sent, not yet seen in the index
+        self._patch_failed: dict[tuple[str, str, str], Workload] = {}
+        self._reported: set[tuple[str, str, str, str]] = set()
+        self._occurrence_id: str | None = None
+        self._last_status_write = 0.0
+        self._status: dict[str, Any] = dict(body.get("status") or {})
+        self._invalid_generation: int | None = None
+        self._written_rv = 0
+        self.task: asyncio.Task[None] | None = None
+
+    # -- wiring --------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._loop(), name=f"window {self.namespace}/{self.name}")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        metrics.forget_window(self.namespace, self.name)
+
+    def update(self, body: Mapping[str, Any]) -> None:
+        self.body = body
+        if _rv(body) >= self._written_rv:
+            # An event from before our own last status write would roll the status back.
+            self._status = dict(body.get("status") or {})
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def selects(self, labels: Mapping[str, str]) -> bool:
+        return selectors.matches(self._selector, labels)
+
+    @property
+    def involved(self) -> dict[str, str]:
+        return events.ref(names.API_VERSION, self.kind, self.namespace, self.name, self.uid)
+
+    # -- the loop ------------------------------------------------------------------------------------------
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                wake_at = await self._pass()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("window %s/%s: pass failed; retrying", self.namespace, self.name)
+                wake_at = self.runtime.clock() + timedelta(seconds=ERROR_BACKOFF)
+            await self._sleep_until(wake_at)
+
+    async def _sleep_until(self, at: datetime | None) -> None:
+        timeout = None if at is None else max(0.0, (at - self.runtime.clock()).total_seconds())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _pass(self) -> datetime | None:
+        """One reconcile pass; returns when the next pass is due at the latest (None: only on a change)."""
+        now = self.runtime.clock()
+        body = self.body
+        generation = body["metadata"].get("generation")
+        try:
+            spec = MaintenanceWindowSpec.model_validate(body.get("spec") or {})
+            ws = spec.window_schedule()
+            problem = selectors.selector_problem(body.get("spec", {}).get("selector") or {})
+            if problem:
+                raise sched.ScheduleError((sched.Problem("selector", problem),))
+        except (ValidationError, sched.ScheduleError) as err:
+            message = _describe(err) if isinstance(err, ValidationError) else str(err)
+            await self._invalid(message, generation, now)
+            return None
+        self._invalid_generation = None
+        metrics.invalid_windows.labels(self.namespace, self.name).set(0)
+        self._selector = spec.selector.wire()
+
+        current = await self._current_occurrence(ws, spec, now)
+        state = sched.window_state(ws, now)
+        policy = restarts.Policy(
+            always=spec.policy == "Always",
+            concurrency=spec.concurrency,
+            stop_on_failure=spec.on_failure == "Stop",
+            rollout_timeout=sched.parse_duration(spec.rollout_timeout),
+        )
+        occ_id = current["id"] if current is not None else None
+        if occ_id != self._occurrence_id:
+            self._occurrence_id = occ_id
+            self._started.clear()
+            self._patch_failed.clear()
+        can_start = self._can_start(ws, state, current, now)
+        targets = self._targets(occ_id, now)
+        step = restarts.plan(targets, occ_id, can_start, policy, now)
+
+        if step.start and occ_id is not None:
+            await self._restart(step.start, occ_id, now)
+            step = restarts.plan(self._targets(occ_id, now), occ_id, can_start, policy, now)
+        if occ_id is not None:
+            self._report(step, occ_id, now)
+
+        upcoming = sched.next_occurrences(ws, now, window_status.NEXT_SHOWN)
+        notice_at = await self._notices(spec, ws, current, upcoming, targets, policy, now)
+        last_run = self._last_run(current, step) if current is not None else None
+        new_status = window_status.maintenance_status(
+            previous=self._status,
+            generation=generation,
+            upcoming=upcoming,
+            current=current,
+            step=step,
+            problem=None,
+            now=now,
+            last_run=last_run,
+        )
+        self._export(upcoming, current, step)
+        busy = bool(step.in_flight or step.start)
+        await self._write_status(new_status, throttle=busy)
+
+        candidates = [state.next_change, step.next_deadline, notice_at]
+        if current is not None:
+            candidates.append(parse_time(current["end"]))
+        if busy:
+            # A pending status write, or a restart whose watch event we have not seen yet.
+            candidates.append(now + timedelta(seconds=STATUS_MIN_INTERVAL))
+        return min((c for c in candidates if c is not None and c > now), default=None)
+
+    # -- occurrences ---------------------------------------------------------------------------------------
+    async def _current_occurrence(
+        self, ws: sched.WindowSchedule, spec: MaintenanceWindowSpec, now: datetime
+    ) -> dict[str, Any] | None:
+        """The open occurrence: an ad-hoc (run-now) one if active, else the scheduled one."""
+        annotations = self.body["metadata"].get("annotations") or {}
+        recorded = self._status.get("currentOccurrence") or None
+        trigger = annotations.get(names.ANNOTATION_RUN_NOW)
+        if trigger is not None:
+            if not (recorded and recorded.get("adHoc") and recorded.get("trigger") == trigger):
+                start = now.replace(microsecond=0)
+                occurrence = sched.Occurrence(start, start + ws.duration, start.strftime("%Y%m%dT%H%M%SZ"))
+                recorded = window_status.occurrence_ref(occurrence, ad_hoc=True, trigger=trigger)
+                # Status first: if we die before removing the annotation, the trigger matches and is not rerun.
+                written = await status.patch_status(
+                    self.runtime.client, self.kind, self.namespace, self.name, {"currentOccurrence": recorded}
+                )
+                self._written_rv = _rv(written)
+                self._status = dict(written.get("status") or {})
+                self.runtime.spawn(
+                    events.emit(
+                        self.runtime.client,
+                        self.involved,
+                        "RunNow",
+                        f"ad-hoc occurrence {occurrence.id} opened until {format_time(occurrence.end)}",
+                        now,
+                    )
+                )
+            await status.patch_annotations(
+                self.runtime.client, self.kind, self.namespace, self.name, {names.ANNOTATION_RUN_NOW: None}
+            )
+        if recorded and recorded.get("adHoc"):
+            end = parse_time(recorded.get("end"))
+            if end is not None and now < end:
+                return dict(recorded)
+        opened = sched.open_occurrence(ws, now)
+        return window_status.occurrence_ref(opened) if opened is not None else None
+
+    @staticmethod
+    def _can_start(
+        ws: sched.WindowSchedule, state: sched.WindowState, current: Mapping[str, Any] | None, now: datetime
+    ) -> restarts.Wait | None:
+        if current is None:
+            return restarts.Wait.OUTSIDE_WINDOW
+        if ws.suspend:
+            return restarts.Wait.SUSPENDED
+        if any(e.start <= now < e.end for e in ws.exclusions):
+            return restarts.Wait.EXCLUDED
+        if not current.get("adHoc") and not state.can_start_work:
+            return restarts.Wait(state.reason)
+        return None
+
+    def _targets(self, occ_id: str | None, now: datetime) -> list[Workload]:
+        """Selected workloads, with restarts we sent but have not seen in the watch yet counted as in flight."""
+        found = []
+        for w in self.runtime.workloads(self.namespace):
+            if not selectors.matches(self._selector, w.labels):
+                continue
+            if w.key in self._patch_failed:
+                found.append(self._patch_failed[w.key])
+            elif w.key in self._started and w.occurrence != occ_id:
+                found.append(self._started[w.key])
+            else:
+                self._started.pop(w.key, None)
+                found.append(w)
+        return found
+
+    async def _restart(self, targets: list[Workload], occ_id: str, now: datetime) -> None:
+        window = f"{self.kind}/{self.name}"
+
+        async def one(w: Workload) -> None:
+            try:
+                await workloads.restart(self.runtime.client, w.kind, w.namespace, w.name, window, occ_id, now)
+            except ApiError as err:
+                log.warning("restart of %s/%s failed: %s", w.namespace, w.ref, err)
+                self._patch_failed[w.key] = replace(w, occurrence=occ_id, rollout=Rollout.FAILED, restarted_at=now)
+                self.runtime.spawn(
+                    events.emit(
+                        self.runtime.client,
+                        self.involved,
+                        "RestartFailed",
+                        f"could not restart {w.ref}: {err.message}",
+                        now,
+                        warning=True,
+                    )
+                )
+                return
+            log.info("restarted %s/%s for occurrence %s of %s", w.namespace, w.ref, occ_id, window)
+
+        for w in targets:
+            self._started[w.key] = replace(w, occurrence=occ_id, restarted_at=now, rollout=Rollout.PROGRESSING)
+        await asyncio.gather(*(one(w) for w in targets))
+
+    def _report(self, step: restarts.Step, occ_id: str, now: datetime) -> None:
+        """Events and metrics once per target and occurrence for finished restarts."""
+        for w, ok in [(w, True) for w in step.succeeded] + [(w, False) for w in step.failed]:
+            key = (*w.key, occ_id)
+            if key in self._reported:
+                continue
+            self._reported.add(key)
+            result = "succeeded" if ok else "failed"
+            metrics.restarts.labels(self.namespace, self.name, result).inc()
+            if w.restarted_at is not None:
+                metrics.restart_duration.labels(self.namespace, self.name).observe(
+                    max(0.0, (now - w.restarted_at).total_seconds())
+                )
+            api_version = "apps/v1"
+            involved = events.ref(api_version, w.kind, w.namespace, w.name, w.uid)
+            if ok:
+                reason, message = (
+                    "MaintenanceCompleted",
+                    f"restarted by {self.kind}/{self.name} in occurrence {occ_id}; rollout complete",
+                )
+            else:
+                reason, message = (
+                    "MaintenanceFailed",
+                    f"rollout after the restart by {self.kind}/{self.name} in occurrence {occ_id} did not "
+                    "complete in time; maintenance stays pending",
+                )
+            self.runtime.spawn(
+                events.emit(self.runtime.client, involved, reason, message, now, warning=not ok, key=f"{reason}{key}")
+            )
+
+    @staticmethod
+    def _last_run(current: Mapping[str, Any], step: restarts.Step) -> dict[str, Any]:
+        if step.in_flight or step.start:
+            result = "Running"
+        elif step.failed:
+            result = "Failed"
+        elif step.held:
+            result = "Incomplete"
+        else:
+            result = "Succeeded"
+        return {
+            "occurrence": current["id"],
+            "started": current["start"],
+            "restarted": len(step.succeeded),
+            "failed": len(step.failed),
+            "skipped": len(step.held),
+            "result": result,
+        }
+
+    # -- notices -------------------------------------------------------------------------------------------
+    async def _notices(
+        self,
+        spec: MaintenanceWindowSpec,
+        ws: sched.WindowSchedule,
+        current: Mapping[str, Any] | None,
+        upcoming: list[sched.Occurrence],
+        targets: list[Workload],
+        policy: restarts.Policy,
+        now: datetime,
+    ) -> datetime | None:
+        """Send due notices; return when the next notice becomes due."""
+        if current is not None:
+            occ_id, start, end = current["id"], parse_time(current["start"]), parse_time(current["end"])
+        elif upcoming:
+            occ_id, start, end = upcoming[0].id, upcoming[0].start, upcoming[0].end
+        else:
+            return None
+        assert start is not None and end is not None
+        before = sched.parse_duration(spec.notice_before)
+        due = notices.notices_due(targets, occ_id, start, before, policy, now)
+        for w in due:
+            await self._notify(w, occ_id, start, end, ws, now)
+        if due:
+            metrics.notices.labels(self.namespace, self.name).inc(len(due))
+            self._webhook(spec, occ_id, start, end, due, now)
+        due_from = notices.notice_due_from(start, before)
+        return due_from if due_from > now else None
+
+    async def _notify(
+        self, w: Workload, occ_id: str, start: datetime, end: datetime, ws: sched.WindowSchedule, now: datetime
+    ) -> None:
+        zone = ws.zone
+        local = f"{start.astimezone(zone):%Y-%m-%d %H:%M}-{end.astimezone(zone):%H:%M %Z}"
+        reason = w.required or "policy: Always"
+        downtime = " Downtime expected: it runs a single instance." if w.downtime_expected else ""
+        message = (
+            f"{w.ref} will be restarted for maintenance ({reason}) in window {self.name} occurrence {occ_id}: "
+            f"{format_time(start)}-{format_time(end)} UTC ({local} {zone.key}).{downtime} To do it earlier yourself: "
+            f"kubectl maintenance restart {w.ref} -n {w.namespace} (or any rollout)."
+        )
+        involved = events.ref("apps/v1", w.kind, w.namespace, w.name, w.uid)
+        client = self.runtime.client
+        await workloads.annotate(client, w.kind, w.namespace, w.name, {names.ANNOTATION_NOTICE_SENT: occ_id})
+        self.runtime.spawn(
+            events.emit(client, involved, "MaintenanceScheduled", message, now, key=f"notice{w.uid}{occ_id}")
+        )
+        self.runtime.spawn(
+            events.emit(client, self.involved, "MaintenanceScheduled", message, now, key=f"notice{w.uid}{occ_id}w")
+        )
+
+    def _webhook(
+        self,
+        spec: MaintenanceWindowSpec,
+        occ_id: str,
+        start: datetime,
+        end: datetime,
+        due: list[Workload],
+        now: datetime,
+    ) -> None:
+        if spec.notice_webhook is None:
+            return
+        payload = {
+            "window": {"namespace": self.namespace, "name": self.name},
+            "occurrence": {"id": occ_id, "start": format_time(start), "end": format_time(end)},
+            "targets": [
+                {"kind": w.kind, "name": w.name, "reason": w.required, "downtimeExpected": w.downtime_expected}
+                for w in due
+            ],
+            "sentAt": format_time(now),
+        }
+        self.runtime.spawn(post_notice(spec.notice_webhook.url, payload))
+
+    # -- status --------------------------------------------------------------------------------------------
+    async def _invalid(self, message: str, generation: int | None, now: datetime) -> None:
+        metrics.invalid_windows.labels(self.namespace, self.name).set(1)
+        new_status = window_status.maintenance_status(
+            previous=self._status,
+            generation=generation,
+            upcoming=[],
+            current=None,
+            step=None,
+            problem=message,
+            now=now,
+            last_run=None,
+        )
+        await self._write_status(new_status, throttle=False)
+        if self._invalid_generation != generation:
+            self._invalid_generation = generation
+            self.runtime.spawn(
+                events.emit(
+                    self.runtime.client,
+                    self.involved,
+                    "InvalidSpec",
+                    message,
+                    now,
+                    warning=True,
+                    key=f"invalid{self.uid}{generation}",
+                )
+            )
+
+    async def _write_status(self, new: dict[str, Any], *, throttle: bool) -> None:
+        patch = _status_patch(self._status, new)
+        if not patch:
+            return
+        loop_now = asyncio.get_running_loop().time()
+        if throttle and loop_now - self._last_status_write < STATUS_MIN_INTERVAL:
+            return
+        written = await status.patch_status(self.runtime.client, self.kind, self.namespace, self.name, patch)
+        self._last_status_write = loop_now
+        self._written_rv = _rv(written)
+        self._status = dict(written.get("status") or new)
+
+    def _export(self, upcoming: list[sched.Occurrence], current: Mapping[str, Any] | None, step: restarts.Step) -> None:
+        if upcoming:
+            metrics.next_window_start.labels(self.namespace, self.name).set(upcoming[0].start.timestamp())
+        metrics.window_open.labels(self.namespace, self.name).set(1 if current is not None else 0)
+        # Labelled by why the target is not done (a bounded set), not by the users' free-text reason.
+        by_reason: dict[str, int] = {"in-progress": len(step.in_flight) + len(step.start)}
+        by_reason["failed"] = len(step.failed)
+        for wait in step.waiting.values():
+            by_reason[wait.value] = by_reason.get(wait.value, 0) + 1
+        metrics.set_pending(self.namespace, self.name, {k: v for k, v in by_reason.items() if v})

@@ -1,0 +1,22 @@
+"""REST paths of the resources the operator touches."""
+
+from maintenance_operator.api import names
+
+_APPS = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
+
+
+def workload(kind: str, namespace: str, name: str) -> str:
+    return f"/apis/apps/v1/namespaces/{namespace}/{_APPS[kind]}/{name}"
+
+
+def custom(kind: str, namespace: str, name: str = "", subresource: str = "") -> str:
+    path = f"/apis/{names.GROUP}/{names.VERSION}/namespaces/{namespace}/{names.PLURALS[kind]}"
+    if name:
+        path += f"/{name}"
+    if subresource:
+        path += f"/{subresource}"
+    return path
+
+
+def core(resource: str, namespace: str, name: str = "") -> str:
+    return f"/api/v1/namespaces/{namespace}/{resource}" + (f"/{name}" if name else "")

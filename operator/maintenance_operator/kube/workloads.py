@@ -1,0 +1,58 @@
+"""Writes to Deployments and StatefulSets: the restart, and the annotations that record maintenance."""
+
+from datetime import datetime
+from typing import Any
+
+from maintenance_operator.api import names
+from maintenance_operator.kube import paths
+from maintenance_operator.kube.client import MERGE_PATCH, STRATEGIC_MERGE_PATCH, KubeClient
+from maintenance_operator.planning.times import format_time, parse_time
+from maintenance_operator.planning.workloads import restart_stamp
+
+
+def restart_patch(window: str, occurrence_id: str, now: datetime) -> dict[str, Any]:
+    """`kubectl rollout restart`'s patch plus the occurrence id, so a restart is never repeated for it."""
+    at = format_time(now)
+    return {
+        "metadata": {"annotations": {names.ANNOTATION_RESTARTED_BY: restart_stamp(window, at)}},
+        "spec": {
+            "template": {
+                "metadata": {
+                    "annotations": {names.ANNOTATION_RESTARTED_AT: at, names.ANNOTATION_OCCURRENCE: occurrence_id}
+                }
+            }
+        },
+    }
+
+
+async def restart(
+    client: KubeClient, kind: str, namespace: str, name: str, window: str, occurrence_id: str, now: datetime
+) -> dict[str, Any]:
+    """One PATCH, no GET: returns the patched object."""
+    return await client.request(
+        "PATCH",
+        paths.workload(kind, namespace, name),
+        body=restart_patch(window, occurrence_id, now),
+        content_type=STRATEGIC_MERGE_PATCH,
+    )
+
+
+async def annotate(client: KubeClient, kind: str, namespace: str, name: str, annotations: dict[str, str]) -> None:
+    await client.request(
+        "PATCH",
+        paths.workload(kind, namespace, name),
+        body={"metadata": {"annotations": annotations}},
+        content_type=MERGE_PATCH,
+    )
+
+
+async def pod_creation_times(client: KubeClient, namespace: str, selector: str) -> list[datetime]:
+    """Creation times of the live pods behind a workload (terminating ones are on their way out)."""
+    listing = await client.request("GET", paths.core("pods", namespace), params={"labelSelector": selector})
+    times: list[datetime] = []
+    for pod in listing.get("items", []):
+        meta = pod.get("metadata", {})
+        created = parse_time(meta.get("creationTimestamp"))
+        if created is not None and not meta.get("deletionTimestamp"):
+            times.append(created)
+    return times

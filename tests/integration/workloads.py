@@ -1,0 +1,92 @@
+"""Manifests and probes for the workloads integration tests create."""
+
+import json
+from typing import Any
+
+from tests.cluster.cluster import LocalCluster
+
+
+def deployment(
+    name: str,
+    labels: dict[str, str],
+    replicas: int = 1,
+    annotations: dict[str, str] | None = None,
+    pod_spec: dict[str, Any] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels, "annotations": annotations or {}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1"}], **(pod_spec or {})},
+            },
+            **spec,
+        },
+    }
+
+
+def statefulset(
+    name: str, labels: dict[str, str], replicas: int = 1, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "labels": labels, "annotations": annotations or {}},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1"}]},
+            },
+        },
+    }
+
+
+def window(name: str, selector: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "maintenance.ops.dev/v1alpha1",
+        "kind": "MaintenanceWindow",
+        "metadata": {"name": name},
+        "spec": {"selector": selector, **spec},
+    }
+
+
+def apply(cluster: LocalCluster, namespace: str, *objects: dict[str, Any]) -> None:
+    doc = {"apiVersion": "v1", "kind": "List", "items": list(objects)}
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(doc))
+
+
+def get(cluster: LocalCluster, namespace: str, ref: str) -> dict[str, Any]:
+    obj: dict[str, Any] = cluster.kubectl_json("get", "-n", namespace, ref)
+    return obj
+
+
+def wait_rolled_out(cluster: LocalCluster, namespace: str, *refs: str) -> None:
+    for ref in refs:
+        cluster.kubectl("rollout", "status", "-n", namespace, ref, "--timeout=90s")
+
+
+def revisions(cluster: LocalCluster, namespace: str, name: str) -> int:
+    """How many pod templates a Deployment has had: ReplicaSets, one per restart (history is kept)."""
+    listing = cluster.kubectl_json("get", "replicasets", "-n", namespace, "-l", f"app={name}")
+    return len(listing["items"])
+
+
+def controller_revisions(cluster: LocalCluster, namespace: str, name: str) -> int:
+    listing = cluster.kubectl_json("get", "controllerrevisions", "-n", namespace, "-l", f"app={name}")
+    return len(listing["items"])
+
+
+def events_for(cluster: LocalCluster, namespace: str, name: str, reason: str) -> list[dict[str, Any]]:
+    listing = cluster.kubectl_json(
+        "get", "events", "-n", namespace, "--field-selector", f"involvedObject.name={name},reason={reason}"
+    )
+    items: list[dict[str, Any]] = listing["items"]
+    return items
