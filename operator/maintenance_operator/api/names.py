@@ -46,7 +46,16 @@ MANAGED_BY_VALUE: Final = "maintenance-operator"
 LABEL_DATABASE: Final = _P + "database"
 LABEL_BACKUP_WINDOW: Final = _P + "backup-window"
 LABEL_OCCURRENCE: Final = _P + "occurrence"
-LABEL_ON_DEMAND: Final = _P + "on-demand"
+LABEL_ON_DEMAND: Final = _P + "on-demand"  # "true" on `kubectl maintenance backup DB` snapshots
+# The data PVC a snapshot was taken from (also in spec.source, but a label lets the CLI select by volume).
+LABEL_SOURCE_PVC: Final = _P + "source-pvc"
+ON_DEMAND_VALUE: Final = "true"
+# On-demand request ids: the prefix keeps them apart from occurrence ids (`20261201T1400Z`) in labels and names.
+ON_DEMAND_PREFIX: Final = "on-demand-"
+
+SNAPSHOT_API_GROUP: Final = "snapshot.storage.k8s.io"
+SNAPSHOT_API_VERSION: Final = f"{SNAPSHOT_API_GROUP}/v1"
+VOLUME_SNAPSHOT: Final = "VolumeSnapshot"
 
 # Maintenance reasons named by design.md; free text is accepted too.
 KNOWN_REASONS: Final = ("hardware", "security", "feature", "database-security")
