@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
-from maintenance_operator.planning.assignment import handling_occurrence
-from maintenance_operator.planning.times import format_time, parse_time
+from maintenance_operator.planning.times import parse_time
 from tests.cluster.cluster import LocalCluster
 from tests.integration.test_cli_support import (
+    SINCE,
     apply,
     deployment,
+    expected_starts,
     grant,
     install_crds,
     plugin,
@@ -28,16 +28,7 @@ from tests.integration.test_cli_support import (
 
 pytestmark = pytest.mark.integration
 
-SINCE = "2026-01-05T08:00:00Z"
 WEB = {"tier": "web"}
-WEEKLY = sched.WindowSchedule.parse("0 14 * * 2", "1h")
-
-
-def expected_starts() -> set[str]:
-    """The start the plugin must report, computed here from the same spec (either side of a boundary)."""
-    found = handling_occurrence(WEEKLY, datetime.now(UTC))
-    assert found is not None
-    return {format_time(found[0].start)}
 
 
 def weekly() -> dict[str, object]:

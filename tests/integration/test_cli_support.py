@@ -10,17 +10,30 @@ import json
 import subprocess
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
+from maintenance_operator.planning.assignment import handling_occurrence
+from maintenance_operator.planning.times import format_time
 from tests.cluster.cluster import REPO_ROOT, LocalCluster
 from tests.cluster.processes import poll
 
+SINCE = "2026-01-05T08:00:00Z"
+WEEKLY = sched.WindowSchedule.parse("0 14 * * 2", "1h")
 PAUSE = "registry.k8s.io/pause:3.10"  # never pulled: kwok fakes the containers
 _CRDS_INSTALLED: set[str] = set()
+
+
+def expected_starts() -> set[str]:
+    """The start the plugin must report for WEEKLY, computed here from the same spec (either side of a boundary)."""
+    found = handling_occurrence(WEEKLY, datetime.now(UTC))
+    assert found is not None
+    return {format_time(found[0].start)}
 
 
 def install_crds(cluster: LocalCluster) -> None:

@@ -90,3 +90,13 @@ def events_for(cluster: LocalCluster, namespace: str, name: str, reason: str) ->
     )
     items: list[dict[str, Any]] = listing["items"]
     return items
+
+
+def controller_revisions_of(cluster: LocalCluster, namespace: str, statefulset: str) -> int:
+    """ControllerRevisions owned by a StatefulSet (one per distinct pod template), whatever its labels."""
+    listing = cluster.kubectl_json("get", "controllerrevisions", "-n", namespace)
+    return sum(
+        1
+        for item in listing["items"]
+        if any(o.get("name") == statefulset for o in item["metadata"].get("ownerReferences", []))
+    )

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from maintenance_operator.cli import common, kubeapi, reading
-from maintenance_operator.cli.output import table
-from maintenance_operator.cli.windowobjects import parse_window
-from maintenance_operator.planning.assignment import Assignment, Candidate, assign
+from maintenance_operator.cli import common, kubeapi, reading, targets
+from maintenance_operator.planning.assignment import Assignment, assign
 from maintenance_operator.planning.pending import needs_since_stamp, pending
 from maintenance_operator.planning.times import format_time
 from maintenance_operator.planning.workloads import Workload, workload_from_object
 
 WORKLOADS = (kubeapi.DEPLOYMENTS, kubeapi.STATEFULSETS)
-NO_WINDOW = "no window selects it"
-WINDOWS_UNREADABLE = "unknown: you may not read MaintenanceWindows here"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,19 +39,8 @@ def pending_maintenance(w: Workload) -> tuple[str, datetime | None] | None:
     return None
 
 
-def _window_note(assignment: Assignment | None) -> str | None:
-    if assignment is None:
-        return WINDOWS_UNREADABLE
-    if assignment.window is not None:
-        return None
-    if assignment.suspended:
-        return f"only suspended windows select it: {', '.join(assignment.suspended)}"
-    return NO_WINDOW
-
-
 def describe(w: Workload, reason: str, since: datetime | None, assignment: Assignment | None) -> dict[str, Any]:
     """One row as scripts see it (`-o json|yaml`); `assignment` None: the namespace's windows were unreadable."""
-    occurrence = assignment.occurrence if assignment else None
     return {
         "namespace": w.namespace,
         "kind": w.kind,
@@ -64,20 +49,8 @@ def describe(w: Workload, reason: str, since: datetime | None, assignment: Assig
         "since": format_time(since) if since else None,
         "downtimeExpected": w.downtime_expected,
         "paused": w.paused,
-        "window": assignment.window if assignment else None,
-        "occurrence": None
-        if occurrence is None
-        else {"id": occurrence.id, "start": format_time(occurrence.start), "end": format_time(occurrence.end)},
-        "openNow": bool(assignment and assignment.open_now),
-        "note": _window_note(assignment),
+        **targets.window_fields(assignment, targets.window_note(assignment)),
     }
-
-
-def _start_cell(item: Mapping[str, Any]) -> str:
-    occurrence = item["occurrence"]
-    if occurrence is None:
-        return "-"
-    return f"open now, until {occurrence['end']}" if item["openNow"] else str(occurrence["start"])
 
 
 def _notes_cell(item: Mapping[str, Any]) -> str:
@@ -94,23 +67,12 @@ def render_table(items: list[dict[str, Any]], all_namespaces: bool) -> str:
             item["reason"],
             item["since"] or "-",
             item["window"] or item["note"],
-            _start_cell(item),
+            targets.start_cell(item),
             _notes_cell(item),
         ]
         for item in items
     ]
-    if all_namespaces:
-        headers = ["namespace", *headers]
-        rows = [[item["namespace"], *row] for item, row in zip(items, rows, strict=True)]
-    return table(headers, rows)
-
-
-def _candidates(objects: Iterable[dict[str, Any]]) -> dict[str, list[Candidate]]:
-    by_namespace: dict[str, list[Candidate]] = {}
-    for obj in objects:
-        window = parse_window(obj)
-        by_namespace.setdefault(window.namespace, []).append(window.candidate)
-    return by_namespace
+    return targets.namespaced_table(headers, rows, items, all_namespaces)
 
 
 def collect(
@@ -119,7 +81,7 @@ def collect(
     """Rows sorted by namespace, kind, name; the read; the windows ignored because they are invalid."""
     resources = [*WORKLOADS, kubeapi.MAINTENANCE_WINDOWS]
     listing = reading.read(api, resources, namespace, optional=[kubeapi.MAINTENANCE_WINDOWS])
-    windows = _candidates(listing.items[kubeapi.MAINTENANCE_WINDOWS])
+    windows = targets.window_candidates(listing.items[kubeapi.MAINTENANCE_WINDOWS])
     items: list[dict[str, Any]] = []
     ignored: dict[tuple[str, str], str] = {}
     for resource in WORKLOADS:
@@ -139,16 +101,4 @@ def collect(
 
 
 def run(args: argparse.Namespace) -> int:
-    api = common.connect(args)
-    namespace = common.scope(args, api)
-    items, listing, ignored = collect(api, namespace, datetime.now(UTC))
-    reading.show(
-        items,
-        listing,
-        args.output,
-        lambda rows: render_table(rows, namespace is None),
-        f"No Deployments or StatefulSets need maintenance in {reading.where(namespace)}.",
-        {"ignoredWindows": ignored},
-        [f"MaintenanceWindow {w['namespace']}/{w['name']} is ignored: {w['problem']}" for w in ignored],
-    )
-    return 0
+    return targets.run_listing(args, collect, render_table, "Deployments or StatefulSets")

@@ -47,3 +47,35 @@ def set_pending(namespace: str, window: str, by_reason: dict[str, int]) -> None:
     for reason, count in by_reason.items():
         pending_targets.labels(namespace, window, reason).set(count)
     _pending_reasons[key] = set(by_reason)
+
+
+databases = Gauge("maintenance_databases", "ManagedDatabases by engine and phase.", ("engine", "phase"))
+database_upgrades_pending = Gauge(
+    "maintenance_database_upgrades_pending", "ManagedDatabases with a version upgrade waiting.", ("engine",)
+)
+_databases: dict[tuple[str, str], tuple[str, str, bool]] = {}
+
+
+def set_database(namespace: str, name: str, engine: str, phase: str, upgrade_pending: bool) -> None:
+    """Record one database's state and recompute the aggregates (a handful of series, whatever the count)."""
+    _databases[(namespace, name)] = (engine, phase, upgrade_pending)
+    _export_databases()
+
+
+def forget_database(namespace: str, name: str) -> None:
+    _databases.pop((namespace, name), None)
+    _export_databases()
+
+
+def _export_databases() -> None:
+    by_phase: dict[tuple[str, str], int] = {}
+    upgrades: dict[str, int] = {}
+    for engine, phase, upgrade in _databases.values():
+        by_phase[(engine, phase)] = by_phase.get((engine, phase), 0) + 1
+        upgrades[engine] = upgrades.get(engine, 0) + int(upgrade)
+    databases.clear()
+    for (engine, phase), count in by_phase.items():
+        databases.labels(engine, phase).set(count)
+    database_upgrades_pending.clear()
+    for engine, count in upgrades.items():
+        database_upgrades_pending.labels(engine).set(count)

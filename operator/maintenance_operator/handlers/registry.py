@@ -12,6 +12,7 @@ import kopf
 from maintenance_operator.api import names
 from maintenance_operator.handlers import runtime as rt
 from maintenance_operator.handlers import self_service
+from maintenance_operator.handlers.database_runner import DatabaseRunner, database_deleted
 from maintenance_operator.handlers.window_runner import WindowRunner
 from maintenance_operator.kube.credentials import Credentials
 from maintenance_operator.planning.workloads import Workload, workload_from_object
@@ -52,9 +53,7 @@ def build_registry(creds: Credentials) -> kopf.OperatorRegistry:
         **kwargs: Any,
     ) -> None:
         runtime = rt.current()
-        if not runtime.indexes:
-            # kopf passes its live indexes by handler id; they are complete before any event handler runs.
-            runtime.indexes = [kwargs[f"workloads_by_namespace_{k}"] for k in ("deployment", "statefulset")]
+        _ensure_indexes(runtime, kwargs)
         uid = body.metadata.uid
         if uid is None:
             return
@@ -71,6 +70,9 @@ def build_registry(creds: Credentials) -> kopf.OperatorRegistry:
             runner = WindowRunner(runtime, snapshot)
             runtime.windows[uid] = runner
             runner.start()
+        runtime.wake_databases(body.metadata.namespace or "")  # their status names the next window
+
+    _register_databases(registry)
 
     @kopf.on.cleanup(registry=registry)
     async def shutdown(**_: Any) -> None:
@@ -79,6 +81,10 @@ def build_registry(creds: Credentials) -> kopf.OperatorRegistry:
             if isinstance(runner, WindowRunner):
                 await runner.stop()
         runtime.windows.clear()
+        for db in list(runtime.databases.values()):
+            if isinstance(db, DatabaseRunner):
+                await db.stop()
+        runtime.databases.clear()
         await runtime.client.close()
 
     return registry
@@ -99,6 +105,8 @@ def _register_workload(registry: kopf.OperatorRegistry, kind: str, plural: str) 
         runtime = rt.current()
         w = workload_from_object(kind, body)
         runtime.wake_windows(w.namespace, [w.labels])
+        if database := w.labels.get(names.LABEL_DATABASE):
+            runtime.wake_databases(w.namespace, database)
         if type == "DELETED":
             self_service.forget(w.uid)
             return
@@ -106,3 +114,32 @@ def _register_workload(registry: kopf.OperatorRegistry, kind: str, plural: str) 
             await self_service.on_workload(runtime, w, runtime.clock())
         except Exception as err:
             log.warning("%s/%s: self-service check failed: %s", w.namespace, w.ref, err)
+
+
+def _ensure_indexes(runtime: rt.Runtime, kwargs: dict[str, Any]) -> None:
+    """kopf passes its live indexes by handler id; they are complete before any event handler runs."""
+    if not runtime.indexes:
+        runtime.indexes = [kwargs[f"workloads_by_namespace_{k}"] for k in ("deployment", "statefulset")]
+
+
+def _register_databases(registry: kopf.OperatorRegistry) -> None:
+    @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.MANAGED_DATABASE], registry=registry)
+    async def managed_database_event(type: str, body: kopf.Body, **kwargs: Any) -> None:
+        runtime = rt.current()
+        _ensure_indexes(runtime, kwargs)
+        uid = body.metadata.uid
+        if uid is None:
+            return
+        if type == "DELETED":
+            runner = runtime.databases.pop(uid, None)
+            if isinstance(runner, DatabaseRunner):
+                await runner.stop()
+                database_deleted(runtime, body)
+            return
+        existing = runtime.databases.get(uid)
+        if isinstance(existing, DatabaseRunner):
+            existing.update(dict(body))
+        else:
+            runner = DatabaseRunner(runtime, dict(body))
+            runtime.databases[uid] = runner
+            runner.start()

@@ -22,8 +22,17 @@ WorkloadIndex = Mapping[str, Iterable[Workload]]
 
 class WindowWaker(Protocol):
     namespace: str
+    name: str
+    next_start: datetime | None
 
     def selects(self, labels: Mapping[str, str]) -> bool: ...
+
+    def wake(self) -> None: ...
+
+
+class Waker(Protocol):
+    namespace: str
+    name: str
 
     def wake(self) -> None: ...
 
@@ -38,6 +47,7 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     indexes: list[WorkloadIndex] = field(default_factory=list)
     windows: dict[str, WindowWaker] = field(default_factory=dict)  # by uid
+    databases: dict[str, Waker] = field(default_factory=dict)  # by uid
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def workloads(self, namespace: str) -> list[Workload]:
@@ -45,6 +55,27 @@ class Runtime:
         for index in self.indexes:
             found.extend(index.get(namespace, ()))
         return found
+
+    def workload(self, kind: str, namespace: str, name: str) -> Workload | None:
+        return next((w for w in self.workloads(namespace) if w.kind == kind and w.name == name), None)
+
+    def window_for(self, namespace: str, labels: Mapping[str, str]) -> tuple[str, datetime] | None:
+        """The selecting MaintenanceWindow whose occurrence comes first (name, start), or None."""
+        found = [
+            (w.next_start, w.name)
+            for w in self.windows.values()
+            if w.namespace == namespace and w.next_start is not None and w.selects(labels)
+        ]
+        if not found:
+            return None
+        start, name = min(found)
+        return name, start
+
+    def wake_databases(self, namespace: str, name: str | None = None) -> None:
+        """A database's StatefulSet (or, with no name, a window of the namespace) changed."""
+        for db in self.databases.values():
+            if db.namespace == namespace and (name is None or db.name == name):
+                db.wake()
 
     def wake_windows(self, namespace: str, labels: Iterable[Mapping[str, str]]) -> None:
         """A workload changed: wake every window of its namespace that selects it (before or after)."""

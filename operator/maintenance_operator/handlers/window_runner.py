@@ -6,7 +6,6 @@ Each pass re-derives everything from the window and the workload index, so a cra
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
@@ -20,6 +19,7 @@ from maintenance_operator.api import names
 from maintenance_operator.api.windows import MaintenanceWindowSpec
 from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.runtime import Runtime
+from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.kube import events, status, workloads
 from maintenance_operator.kube.client import ApiError
 from maintenance_operator.kube.webhook import post_notice
@@ -30,7 +30,6 @@ from maintenance_operator.planning.workloads import Rollout, Workload
 log = logging.getLogger(__name__)
 
 STATUS_MIN_INTERVAL = 1.0  # seconds between status writes while an occurrence is busy
-ERROR_BACKOFF = 5.0
 
 
 def _describe(err: ValidationError) -> str:
@@ -41,68 +40,24 @@ def _describe(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _rv(obj: Mapping[str, Any]) -> int:
-    """resourceVersion as a number: etcd revisions, increasing; anything else sorts first."""
-    value = str((obj.get("metadata") or {}).get("resourceVersion") or "0")
-    return int(value) if value.isdigit() else 0
-
-
-def _status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON merge patch (RFC 7386) turning `old` into `new`: vanished fields become null, maps recurse."""
-    patch: dict[str, Any] = {k: None for k in old if k not in new}
-    for key, value in new.items():
-        before = old.get(key)
-        if before == value:
-            continue
-        if isinstance(before, Mapping) and isinstance(value, Mapping):
-            patch[key] = _status_patch(before, value)
-        else:
-            patch[key] = value
-    return patch
-
-
-class WindowRunner:
+class WindowRunner(TaskLoop):
     kind = names.MAINTENANCE_WINDOW
 
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
+        super().__init__(body, runtime.clock)
         self.runtime = runtime
-        meta = body["metadata"]
-        self.namespace: str = meta["namespace"]
-        self.name: str = meta["name"]
-        self.uid: str = meta["uid"]
-        self.body: Mapping[str, Any] = body
         self._selector: Mapping[str, Any] = {}
-        self._wake = asyncio.Event()
+        self.next_start: datetime | None = None  # of the occurrence that would handle a target now
         self._started: dict[tuple[str, str, str], Workload] = {}  # restarts sent, not yet seen in the index
         self._patch_failed: dict[tuple[str, str, str], Workload] = {}
         self._reported: set[tuple[str, str, str, str]] = set()
         self._occurrence_id: str | None = None
         self._last_status_write = 0.0
-        self._status: dict[str, Any] = dict(body.get("status") or {})
         self._invalid_generation: int | None = None
-        self._written_rv = 0
-        self.task: asyncio.Task[None] | None = None
-
-    # -- wiring --------------------------------------------------------------------------------------------
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._loop(), name=f"window {self.namespace}/{self.name}")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        await super().stop()
         metrics.forget_window(self.namespace, self.name)
-
-    def update(self, body: Mapping[str, Any]) -> None:
-        self.body = body
-        if _rv(body) >= self._written_rv:
-            # An event from before our own last status write would roll the status back.
-            self._status = dict(body.get("status") or {})
-        self.wake()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def selects(self, labels: Mapping[str, str]) -> bool:
         return selectors.matches(self._selector, labels)
@@ -111,24 +66,7 @@ class WindowRunner:
     def involved(self) -> dict[str, str]:
         return events.ref(names.API_VERSION, self.kind, self.namespace, self.name, self.uid)
 
-    # -- the loop ------------------------------------------------------------------------------------------
-    async def _loop(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                wake_at = await self._pass()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("window %s/%s: pass failed; retrying", self.namespace, self.name)
-                wake_at = self.runtime.clock() + timedelta(seconds=ERROR_BACKOFF)
-            await self._sleep_until(wake_at)
-
-    async def _sleep_until(self, at: datetime | None) -> None:
-        timeout = None if at is None else max(0.0, (at - self.runtime.clock()).total_seconds())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
-
+    # -- the pass ------------------------------------------------------------------------------------------
     async def _pass(self) -> datetime | None:
         """One reconcile pass; returns when the next pass is due at the latest (None: only on a change)."""
         now = self.runtime.clock()
@@ -172,6 +110,8 @@ class WindowRunner:
             self._report(step, occ_id, now)
 
         upcoming = sched.next_occurrences(ws, now, window_status.NEXT_SHOWN)
+        self.next_start = parse_time(current["start"]) if current is not None else None
+        self.next_start = self.next_start or (upcoming[0].start if upcoming else None)
         notice_at = await self._notices(spec, ws, current, upcoming, targets, policy, now)
         last_run = self._last_run(current, step) if current is not None else None
         new_status = window_status.maintenance_status(
@@ -213,8 +153,7 @@ class WindowRunner:
                 written = await status.patch_status(
                     self.runtime.client, self.kind, self.namespace, self.name, {"currentOccurrence": recorded}
                 )
-                self._written_rv = _rv(written)
-                self._status = dict(written.get("status") or {})
+                self.written(written, {})
                 self.runtime.spawn(
                     events.emit(
                         self.runtime.client,
@@ -268,7 +207,7 @@ class WindowRunner:
 
         async def one(w: Workload) -> None:
             try:
-                await workloads.restart(self.runtime.client, w.kind, w.namespace, w.name, window, occ_id, now)
+                await workloads.restart(self.runtime.client, w, window, occ_id, now)
             except ApiError as err:
                 log.warning("restart of %s/%s failed: %s", w.namespace, w.ref, err)
                 self._patch_failed[w.key] = replace(w, occurrence=occ_id, rollout=Rollout.FAILED, restarted_at=now)
@@ -413,6 +352,7 @@ class WindowRunner:
 
     # -- status --------------------------------------------------------------------------------------------
     async def _invalid(self, message: str, generation: int | None, now: datetime) -> None:
+        self.next_start = None
         metrics.invalid_windows.labels(self.namespace, self.name).set(1)
         new_status = window_status.maintenance_status(
             previous=self._status,
@@ -440,7 +380,7 @@ class WindowRunner:
             )
 
     async def _write_status(self, new: dict[str, Any], *, throttle: bool) -> None:
-        patch = _status_patch(self._status, new)
+        patch = status.merge_patch(self._status, new)
         if not patch:
             return
         loop_now = asyncio.get_running_loop().time()
@@ -448,8 +388,7 @@ class WindowRunner:
             return
         written = await status.patch_status(self.runtime.client, self.kind, self.namespace, self.name, patch)
         self._last_status_write = loop_now
-        self._written_rv = _rv(written)
-        self._status = dict(written.get("status") or new)
+        self.written(written, new)
 
     def _export(self, upcoming: list[sched.Occurrence], current: Mapping[str, Any] | None, step: restarts.Step) -> None:
         if upcoming:

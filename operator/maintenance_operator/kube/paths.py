@@ -20,3 +20,21 @@ def custom(kind: str, namespace: str, name: str = "", subresource: str = "") -> 
 
 def core(resource: str, namespace: str, name: str = "") -> str:
     return f"/api/v1/namespaces/{namespace}/{resource}" + (f"/{name}" if name else "")
+
+
+_CORE = {"Service": "services", "Secret": "secrets", "PersistentVolumeClaim": "persistentvolumeclaims"}
+
+
+def for_manifest(manifest: dict[str, object]) -> str:
+    """The object's own path, from its apiVersion, kind, namespace and name (the kinds the operator writes)."""
+    kind = str(manifest["kind"])
+    meta = manifest["metadata"]
+    assert isinstance(meta, dict)
+    namespace, name = str(meta["namespace"]), str(meta["name"])
+    if kind in _APPS:
+        return workload(kind, namespace, name)
+    return core(_CORE[kind], namespace, name)
+
+
+def volume_snapshot(namespace: str, name: str) -> str:
+    return f"/apis/{names.SNAPSHOT_API_VERSION}/namespaces/{namespace}/volumesnapshots/{name}"

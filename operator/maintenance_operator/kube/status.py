@@ -1,5 +1,6 @@
 """Status and metadata writes of the operator's own resources."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from maintenance_operator.kube import paths
@@ -25,3 +26,20 @@ async def patch_annotations(
         body={"metadata": {"annotations": annotations}},
         content_type=MERGE_PATCH,
     )
+
+
+def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch (RFC 7386) turning `old` into `new`: vanished fields become null, maps recurse.
+
+    Writing only the difference (nothing when equal) is what keeps idle resources at zero API writes.
+    """
+    patch: dict[str, Any] = {k: None for k in old if k not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        if before == value:
+            continue
+        if isinstance(before, Mapping) and isinstance(value, Mapping):
+            patch[key] = merge_patch(before, value)
+        else:
+            patch[key] = value
+    return patch

@@ -182,7 +182,8 @@ def statefulset(db: DatabaseRef, spec: ManagedDatabaseSpec, version: str, *, cla
                 "whenScaled": "Retain",
             },
             "template": {
-                "metadata": {"labels": pod_labels},
+                # No version label here: the template changes only through the image, in one rollout.
+                "metadata": {"labels": labels(db, eng.name)},
                 "spec": {
                     "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
                     "containers": [_container(db, spec, eng, version)],

@@ -23,16 +23,23 @@ def needs_since_stamp(w: Workload) -> bool:
 
 
 def done_by_restart(w: Workload) -> bool:
-    """A restart (any kind: `kubectl rollout restart`, ours) after the announcement, fully rolled out."""
+    """A restart (any kind: `kubectl rollout restart`, ours) after the announcement, fully rolled out.
+
+    Never for a pending database upgrade: only the new image completes that.
+    """
     since = w.required_since
     return (
-        since is not None and w.restarted_at is not None and w.restarted_at >= since and w.rollout is Rollout.COMPLETE
+        not w.upgrade_pending
+        and since is not None
+        and w.restarted_at is not None
+        and w.restarted_at >= since
+        and w.rollout is Rollout.COMPLETE
     )
 
 
 def is_done(w: Workload) -> bool:
     since = w.required_since
-    if since is None:
+    if since is None or w.upgrade_pending:
         return False
     return (w.completed_at is not None and w.completed_at >= since) or done_by_restart(w)
 
@@ -56,7 +63,7 @@ def completion_to_record(w: Workload) -> str | None:
 
 def may_be_self_served(w: Workload) -> bool:
     """Worth a look at the pods: pending, settled, and not something a restart annotation already explains."""
-    return pending(w) is not None and w.rollout is Rollout.COMPLETE and not w.paused
+    return pending(w) is not None and w.rollout is Rollout.COMPLETE and not w.paused and not w.upgrade_pending
 
 
 def all_pods_newer(pod_created: Sequence[datetime], since: datetime) -> bool:

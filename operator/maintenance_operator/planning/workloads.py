@@ -40,6 +40,9 @@ class Workload:
     rollout: Rollout
     generation: int
     pod_selector: Mapping[str, str]
+    container: str | None = None  # the first container's name, and its image
+    image: str | None = None
+    target_image: str | None = None  # a ManagedDatabase upgrade waiting for a window: install this image
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -49,6 +52,11 @@ class Workload:
     def ref(self) -> str:
         """How `kubectl` names it: `deployment/web`."""
         return f"{self.kind.lower()}/{self.name}"
+
+    @property
+    def upgrade_pending(self) -> bool:
+        """A database version upgrade is only done once the image changed: no restart alone completes it."""
+        return self.target_image is not None and self.image != self.target_image
 
     @property
     def downtime_expected(self) -> bool:
@@ -129,4 +137,13 @@ def workload_from_object(kind: str, body: Mapping[str, Any]) -> Workload:
         rollout=rollout_state(kind, spec, status, generation),
         generation=generation,
         pod_selector=dict((spec.get("selector") or {}).get("matchLabels") or {}),
+        container=_first_container(spec).get("name"),
+        image=_first_container(spec).get("image"),
+        target_image=annotations.get(names.ANNOTATION_TARGET_IMAGE) or None,
     )
+
+
+def _first_container(spec: Mapping[str, Any]) -> Mapping[str, str]:
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    first = containers[0] if containers and isinstance(containers[0], Mapping) else {}
+    return {k: v for k, v in first.items() if k in ("name", "image") and isinstance(v, str)}

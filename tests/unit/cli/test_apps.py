@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from maintenance_operator.api import names
-from maintenance_operator.cli import apps, common, kubeapi
+from maintenance_operator.cli import apps, common, kubeapi, targets
 from maintenance_operator.cli.kubeapi import DEPLOYMENTS, MAINTENANCE_WINDOWS, STATEFULSETS, KubeError
 from maintenance_operator.cli.main import main
 from tests.unit.cli.fakes import FakeApi, deployment, window
@@ -45,7 +45,7 @@ def test_one_namespace_rows_windows_and_downtime() -> None:
     assert web["downtimeExpected"] is False
     assert web["note"] is None
     assert api["window"] is None
-    assert api["note"] == apps.NO_WINDOW
+    assert api["note"] == targets.NO_WINDOW
     assert api["downtimeExpected"] is True
     assert listing.unreadable == []
     assert ignored == []
@@ -85,7 +85,7 @@ def test_table_all_namespaces_has_namespace_column_and_no_window_text() -> None:
     lines = apps.render_table(items, all_namespaces=True).splitlines()
     assert lines[0].startswith("NAMESPACE")
     api_line = next(line for line in lines if "deployment/api" in line)
-    assert api_line.startswith("team-a") and apps.NO_WINDOW in api_line
+    assert api_line.startswith("team-a") and targets.NO_WINDOW in api_line
 
 
 def test_suspended_and_invalid_windows() -> None:
@@ -136,7 +136,7 @@ def test_windows_unreadable_still_lists_targets() -> None:
     api = cluster()
     api.forbidden.add(("maintenancewindows", "team-a"))
     items, listing, _ = apps.collect(api, "team-a", NOW)
-    assert {i["note"] for i in items} == {apps.WINDOWS_UNREADABLE}
+    assert {i["note"] for i in items} == {targets.WINDOWS_UNREADABLE}
     assert [u.namespace for u in listing.unreadable] == ["team-a"]
 
 

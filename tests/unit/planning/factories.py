@@ -50,6 +50,8 @@ def workload(
         rollout=rollout,
         generation=1,
         pod_selector={"app": name},
+        container=name,
+        image=f"registry.example/{name}:1.0",
     )
     return replace(base, **changes)
 
