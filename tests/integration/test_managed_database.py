@@ -241,3 +241,67 @@ def test_admission_refuses_ha_and_shrinking_storage(crds: LocalCluster, namespac
     shrink = database("small", storage={"size": "1Gi"})
     result = cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(shrink), check=False)
     assert result.returncode != 0 and "storage never shrinks" in result.stderr
+
+
+def test_drift_is_corrected_and_unrelated_changes_survive(
+    crds: LocalCluster, namespace: str, operator: OperatorProcess, storage: SnapshotStack
+) -> None:
+    cluster = crds
+    apply(cluster, namespace, database("orders"))
+    eventually(lambda: ready(cluster, namespace, "orders", "16.4"), timeout=90, what="ready database")
+    cluster.kubectl("annotate", "statefulset", "orders", "-n", namespace, "team.example/owner=payments")
+    cluster.kubectl(
+        "patch",
+        "statefulset",
+        "orders",
+        "-n",
+        namespace,
+        "-p",
+        '{"spec":{"template":{"spec":{"terminationGracePeriodSeconds":3}}}}',
+    )
+
+    def grace() -> int:
+        value: int = get(cluster, namespace, "statefulset/orders")["spec"]["template"]["spec"][
+            "terminationGracePeriodSeconds"
+        ]
+        return value
+
+    eventually(lambda: grace() == 60, what="the operator's field restored")
+    annotations = get(cluster, namespace, "statefulset/orders")["metadata"]["annotations"]
+    assert annotations["team.example/owner"] == "payments", "a field the operator does not own survives"
+
+
+def test_growing_storage_expands_the_data_volume_and_class_changes_are_refused(
+    crds: LocalCluster, namespace: str, operator: OperatorProcess, storage: SnapshotStack
+) -> None:
+    cluster = crds
+    apply(cluster, namespace, database("orders"))
+    eventually(lambda: ready(cluster, namespace, "orders", "16.4"), timeout=90, what="ready database")
+    apply(cluster, namespace, database("orders", storage={"size": "2Gi"}))
+    eventually(
+        lambda: get(cluster, namespace, "pvc/data-orders-0")["spec"]["resources"]["requests"]["storage"] == "2Gi",
+        what="claim expanded",
+    )
+    moved = database("orders", storage={"size": "2Gi", "className": "other"})
+    result = cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(moved), check=False)
+    assert result.returncode != 0 and "storage.className cannot be changed" in result.stderr
+
+
+def test_unknown_version_is_reported_and_other_databases_keep_working(
+    crds: LocalCluster, namespace: str, operator: OperatorProcess, storage: SnapshotStack
+) -> None:
+    cluster = crds
+    apply(cluster, namespace, database("odd", version="16.99"), database("fine", engine="mysql", version="8.4.2"))
+
+    def failed() -> dict[str, Any] | None:
+        status = db_status(cluster, namespace, "odd")
+        return status if status.get("phase") == "Failed" else None
+
+    status = eventually(failed, what="failed database")
+    found = condition(status, "Ready")
+    assert found["status"] == "False" and found["reason"] == "UnknownVersion" and "16.99" in found["message"]
+    assert eventually(lambda: events_for(cluster, namespace, "odd", "UnknownVersion"), what="event")[0]["type"] == (
+        "Warning"
+    )
+    assert cluster.kubectl("get", "statefulset", "odd", "-n", namespace, check=False).returncode != 0
+    eventually(lambda: ready(cluster, namespace, "fine", "8.4.2"), timeout=90, what="the other database")

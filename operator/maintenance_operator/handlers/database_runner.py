@@ -52,6 +52,7 @@ class DatabaseRunner(TaskLoop):
         self._applied: dict[str, Any] = {}  # path -> manifest last applied: re-apply only on a change
         self._secret_done = False
         self._claim_size: str | None = None  # the live StatefulSet's claim template size (immutable)
+        self._sts_generation: int | None = None  # the StatefulSet's generation after our last apply
         self._told: set[str] = set()
         self.phase = "Pending"
         self.engine_name = ""
@@ -227,19 +228,26 @@ class DatabaseRunner(TaskLoop):
             meta["annotations"] = annotations
         if live is None:
             self._claim_size = spec.storage.size
-        created = live is None and paths.for_manifest(sts) not in self._applied
-        await self._apply(sts)
+        sts_path = paths.for_manifest(sts)
+        created = live is None and sts_path not in self._applied
+        if live is not None and live.generation != self._sts_generation:
+            self._applied.pop(sts_path, None)  # changed by someone else: re-apply, correcting drift in our fields
+        written = await self._apply(sts)
+        if written is not None:
+            self._sts_generation = (written.get("metadata") or {}).get("generation")
         if created:
             self._event(
                 "Provisioning", f"StatefulSet {meta['name']} created with {engine(spec.engine).image_ref(version)}", now
             )
 
-    async def _apply(self, manifest: dict[str, Any]) -> None:
+    async def _apply(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
+        """Server-side apply unless this exact manifest was applied last; returns the object when written."""
         path = paths.for_manifest(manifest)
         if self._applied.get(path) == manifest:
-            return
-        await objects.apply(self.runtime.client, manifest)
+            return None
+        written = await objects.apply(self.runtime.client, manifest)
         self._applied[path] = manifest
+        return written
 
     async def _grow_storage(self, spec: ManagedDatabaseSpec, live: Workload | None, now: datetime) -> None:
         """The claim template cannot change: a larger size is applied to the data PVC, where the class allows it."""
