@@ -6,6 +6,8 @@
 - boundary: W windows opening at the same minute boundary, each with one pending Deployment: latency from
   the scheduled start to the restart arriving at a watcher (p50, p99).
 - idle: I windows, nothing pending: API writes per minute by the operator (target 0).
+- backups: D ManagedDatabases selected by one BackupWindow opening at a minute boundary: latency from the
+  window start to each VolumeSnapshot seen by a watcher (p50, p99) and to all ready, API requests, RSS.
 """
 
 from __future__ import annotations
@@ -168,17 +170,91 @@ def bench_idle(cluster: LocalCluster, work: Path, count: int, seconds: float) ->
     print(f"  operator requests/min by verb: { {v: n * per_minute for v, n in sorted(own.items())} }", flush=True)
 
 
+def _watch_snapshots(cluster: LocalCluster, ns: str, expected: int, deadline: float) -> tuple[list[float], float]:
+    """Arrival times of each new VolumeSnapshot at a watcher, and when the last one became ready."""
+    template = '{.metadata.name} {.status.readyToUse}{"\\n"}'
+    command = [str(cluster.bin_dir / "kubectl"), f"--kubeconfig={cluster.kubeconfig}"]
+    command += ["get", "volumesnapshots", "-n", ns, "--watch", "-o", f"jsonpath={template}"]
+    seen: dict[str, float] = {}
+    ready: dict[str, float] = {}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as watch:
+        assert watch.stdout is not None
+        try:
+            for line in watch.stdout:
+                name, _, is_ready = line.strip().partition(" ")
+                seen.setdefault(name, time.time())
+                if is_ready == "true":
+                    ready.setdefault(name, time.time())
+                if len(ready) >= expected or time.time() > deadline:
+                    break
+        finally:
+            watch.kill()
+    return list(seen.values()), max(ready.values(), default=math.nan)
+
+
+def bench_backups(cluster: LocalCluster, work: Path, count: int) -> None:
+    ns = "bench-backups"
+    cluster.create_namespace(ns)
+    cluster.start_snapshot_stack()
+    labels = {"bench": "backup"}
+    dbs = [
+        {
+            "apiVersion": "maintenance.ops.dev/v1alpha1",
+            "kind": "ManagedDatabase",
+            "metadata": {"name": f"db-{i:03d}", "labels": labels},
+            "spec": {"engine": "postgresql", "version": "16.4", "storage": {"size": "1Gi"}},
+        }
+        for i in range(count)
+    ]
+    with OperatorProcess(cluster, [ns], work / "backups-operator.log") as operator:
+        started = time.monotonic()
+        apply_in_chunks(cluster, ns, dbs)
+
+        def all_ready() -> bool:
+            items = cluster.kubectl_json("get", "mdb", "-n", ns)["items"]
+            return sum(1 for i in items if (i.get("status") or {}).get("phase") == "Ready") >= count
+
+        poll(all_ready, 1800, f"{count} databases ready", interval=2.0)
+        print(f"  setup: {count} databases ready in {time.monotonic() - started:.0f} s", flush=True)
+        now = datetime.now(UTC)
+        boundary = (now + timedelta(seconds=120 if now.second >= 30 else 90)).replace(second=0, microsecond=0)
+        window = {
+            "apiVersion": "maintenance.ops.dev/v1alpha1",
+            "kind": "BackupWindow",
+            "metadata": {"name": "bench"},
+            "spec": {"schedule": f"{boundary.minute} {boundary.hour} * * *", "selector": {"matchLabels": labels}},
+        }
+        apply_in_chunks(cluster, ns, [window])
+        poll(lambda: datetime.now(UTC) >= boundary - timedelta(seconds=5), 300, "the boundary", interval=0.5)
+        api_before, own_before = apiserver_requests(cluster), operator_requests(operator)
+        seen, last_ready = _watch_snapshots(cluster, ns, count, boundary.timestamp() + 900)
+        api = delta(apiserver_requests(cluster), api_before)
+        own = delta(operator_requests(operator), own_before)
+        rss = peak_rss_mib(operator)
+    latencies = [t - boundary.timestamp() for t in seen]
+    print(f"  snapshots seen: {len(latencies)}/{count}")
+    print(
+        f"  window start to each VolumeSnapshot at a watcher: p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+        f"p99 {percentile(latencies, 99) * 1000:.0f} ms; to all ready: {last_ready - boundary.timestamp():.1f} s"
+    )
+    print(f"  operator's own API requests: {dict(sorted(own.items()))}")
+    print(f"  kube-apiserver requests (all clients) by verb: {by_verb(api)}")
+    print(f"  operator peak RSS: {rss:.0f} MiB", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--only", choices=("restarts", "boundary", "idle"), action="append")
+    parser.add_argument("--only", choices=("restarts", "boundary", "idle", "backups"), action="append")
+    parser.add_argument("--databases", type=int, default=200)
     parser.add_argument("--deployments", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--windows", type=int, default=50)
     parser.add_argument("--idle-windows", type=int, default=100)
     parser.add_argument("--idle-seconds", type=float, default=60)
     args = parser.parse_args(argv)
-    chosen = args.only or ["restarts", "boundary", "idle"]
+    chosen = args.only or ["restarts", "boundary", "idle", "backups"]
     pods = (args.deployments if "restarts" in chosen else 0) + args.windows + args.concurrency + 20
+    pods += args.databases if "backups" in chosen else 0
     nodes = max(3, math.ceil(pods / 100))
     with tempfile.TemporaryDirectory(prefix="mo-bench-") as tmp, LocalCluster(nodes=nodes) as cluster:
         work = Path(tmp)
@@ -193,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         if "idle" in chosen:
             print(f"[idle] {args.idle_windows} windows, nothing pending", flush=True)
             bench_idle(cluster, work, args.idle_windows, args.idle_seconds)
+        if "backups" in chosen:
+            print(f"[backups] {args.databases} databases, one BackupWindow", flush=True)
+            bench_backups(cluster, work, args.databases)
     return 0
 
 

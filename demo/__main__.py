@@ -1,4 +1,5 @@
-"""`python -m demo` (`make run`): local cluster, CRDs, samples, demo workloads, operator in the foreground.
+"""`python -m demo` (`make run`): local cluster with the CSI snapshot stack, CRDs, the samples (a
+MaintenanceWindow, a BackupWindow, a PostgreSQL ManagedDatabase), demo workloads, operator in the foreground.
 
 Everything it starts is stopped on Ctrl-C (the cluster is a test-style cluster with a guard, so even a
 SIGKILL of this process leaves nothing behind).
@@ -25,7 +26,7 @@ def _install(cluster: LocalCluster) -> None:
         cluster.kubectl("apply", "--server-side", "-f", str(crd))
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
     cluster.create_namespace(NAMESPACE)
-    cluster.kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "crds" / "samples" / "maintenancewindow.yaml"))
+    cluster.kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "crds" / "samples"))
     cluster.kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "demo" / "workloads.yaml"))
 
 
@@ -40,6 +41,9 @@ The operator runs below (Ctrl-C stops it and deletes the cluster). In another te
   kubectl maintenance require deployment/web -n {NAMESPACE} --reason security
   kubectl annotate mw weekly -n {NAMESPACE} maintenance.ops.dev/run-now=$(date +%s)   # open a window now
   kubectl get events -n {NAMESPACE} --field-selector reason=MaintenanceCompleted
+  kubectl get mdb,bw -n {NAMESPACE}                     # the sample PostgreSQL and its daily backup window
+  kubectl annotate bw daily -n {NAMESPACE} maintenance.ops.dev/run-now=$(date +%s)    # back it up now
+  kubectl maintenance backups -n {NAMESPACE}
   curl -s localhost:{metrics_port}/metrics | grep maintenance_
 """
 
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print("starting the local cluster (the first run builds Kubernetes from Go modules, ~15 min)...", flush=True)
-    with LocalCluster(name="mo-demo", nodes=args.nodes) as cluster:
+    with LocalCluster(name="mo-demo", nodes=args.nodes, snapshots=True) as cluster:
         print(f"cluster ready in {cluster.start_seconds:.1f} s; installing CRDs, samples, demo workloads", flush=True)
         _install(cluster)
         print(_instructions(cluster, args.metrics_port), flush=True)

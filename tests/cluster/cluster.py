@@ -320,6 +320,16 @@ class SnapshotStack:
     driver: str
     storage_class: str
     snapshot_class: str
+    fail_switch: Path  # touch it to make CreateSnapshot fail, remove it to heal the driver
+
+    @contextlib.contextmanager
+    def failing_snapshots(self) -> Iterator[None]:
+        """CreateSnapshot fails inside the block, as a broken storage backend would."""
+        self.fail_switch.touch()
+        try:
+            yield
+        finally:
+            self.fail_switch.unlink(missing_ok=True)
 
 
 # Module-level operations on clusters by name, used by stop(), the guard, the CLI and pruning -----------

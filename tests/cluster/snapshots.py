@@ -12,14 +12,16 @@ and stale pruning all read) and logs in the cluster's logs dir beside the contro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.cluster import build
 from tests.cluster.cluster import ClusterError, LocalCluster, SnapshotStack, component_log_report
-from tests.cluster.processes import Timeout, pid_file_alive, poll, write_pid_file
+from tests.cluster.processes import Timeout, pid_file_alive, poll, terminate, write_pid_file
 
 DRIVER = "mock.csi.maintenance.ops.dev"
 STORAGE_CLASS = "mock-csi"
@@ -34,6 +36,11 @@ def _socket_path(cluster: LocalCluster) -> Path:
     if len(str(path)) < UNIX_SOCKET_MAX:
         return path
     return Path(tempfile.gettempdir()) / f"{cluster.name}-csi.sock"
+
+
+def fail_switch_path(cluster: LocalCluster) -> Path:
+    """While this file exists, the mock driver's CreateSnapshot fails (a real failure for tests to inject)."""
+    return cluster.state_dir / "fail-create-snapshot"
 
 
 def _manifests() -> str:
@@ -101,7 +108,11 @@ def start_snapshot_stack(cluster: LocalCluster) -> SnapshotStack:
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *files)
     socket = _socket_path(cluster)
     kubeconfig = f"--kubeconfig={cluster.kubeconfig}"
-    _start_process(cluster, "csi-mock", f"--endpoint={socket}", f"--name={DRIVER}")
+    fail_switch = fail_switch_path(cluster)
+    fail_switch.unlink(missing_ok=True)
+    _start_process(
+        cluster, "csi-mock", f"--endpoint={socket}", f"--name={DRIVER}", f"--fail-create-snapshot-file={fail_switch}"
+    )
     try:
         poll(socket.exists, 30, f"the mock CSI driver's socket {socket}", interval=0.05)
     except Timeout as error:
@@ -111,4 +122,18 @@ def start_snapshot_stack(cluster: LocalCluster) -> SnapshotStack:
     _start_process(cluster, "snapshot-controller", kubeconfig, "--leader-election=false", *CLIENT_LIMITS)
     _start_process(cluster, "csi-snapshotter", csi_address, kubeconfig, "--leader-election=false", *CLIENT_LIMITS)
     cluster.kubectl("apply", "-f", "-", input=_manifests())
-    return SnapshotStack(driver=DRIVER, storage_class=STORAGE_CLASS, snapshot_class=SNAPSHOT_CLASS)
+    return SnapshotStack(
+        driver=DRIVER, storage_class=STORAGE_CLASS, snapshot_class=SNAPSHOT_CLASS, fail_switch=fail_switch
+    )
+
+
+@contextlib.contextmanager
+def component_stopped(cluster: LocalCluster, component: str) -> Iterator[None]:
+    """Stop one process of the snapshot stack (e.g. csi-snapshotter) for the block, then start it again."""
+    pid = pid_file_alive(cluster.state_dir / "pids" / f"{component}.pid")
+    if pid is not None:
+        terminate(pid)
+    try:
+        yield
+    finally:
+        start_snapshot_stack(cluster)

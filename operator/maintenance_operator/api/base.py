@@ -7,7 +7,7 @@ The models are the single source of truth for the CRD schemas (see `crdgen`), so
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 
@@ -76,3 +76,8 @@ CONDITIONS_SCHEMA_EXTRA: dict[str, Any] = {
     "x-kubernetes-list-type": "map",
     "x-kubernetes-list-map-keys": ["type"],
 }
+
+
+def describe_errors(err: ValidationError) -> str:
+    """A pydantic error as users read it in a condition: `spec.<field>: <what is wrong>`, joined."""
+    return "; ".join(f"spec.{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in err.errors())

@@ -192,3 +192,6 @@ class BackupRunSummary(StatusModel):
 class BackupWindowStatus(WindowStatus):
     last_result: str | None = None
     last_run: BackupRunSummary | None = None
+    # The start of the latest scheduled occurrence already run or reported: catch-up looks only after it.
+    handled_through: datetime | None = None
+    missed_occurrences: Annotated[list[str], Field(max_length=20)] = []

@@ -107,6 +107,8 @@ class Api(Protocol):
         self, resource: Resource, namespace: str, name: str, body: Mapping[str, Any], content_type: str
     ) -> dict[str, Any]: ...
 
+    def create(self, resource: Resource, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+
 
 class Kube:
     """The real cluster, reached with the caller's own credentials."""
@@ -173,6 +175,11 @@ class Kube:
     ) -> dict[str, Any]:
         what = ("patch", resource, namespace, name)
         return self._call("PATCH", resource.path(namespace, name), what, body=body, content_type=content_type)
+
+    def create(self, resource: Resource, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        name = str((body.get("metadata") or {}).get("name") or "") or None
+        what = ("create", resource, namespace, name)
+        return self._call("POST", resource.path(namespace), what, body=body, content_type="application/json")
 
 
 def _server_message(data: bytes) -> str:

@@ -5,7 +5,7 @@ import sys
 from collections.abc import Sequence
 
 from maintenance_operator import schedule as sched
-from maintenance_operator.cli import apps, dbs, preview, require, restart, windows
+from maintenance_operator.cli import apps, backups, dbs, preview, require, restart, windows
 from maintenance_operator.cli.errors import CliError
 
 
@@ -15,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="See and drive maintenance windows, pending maintenance and backups.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for verb in (apps, dbs, windows, require, restart, preview):
+    for verb in (apps, dbs, windows, require, restart, preview, backups):
         verb.add_parser(sub)
     return parser
 

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from maintenance_operator.api import names
+from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.database import ManagedDatabaseSpec
 from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.runtime import Runtime
@@ -38,48 +39,19 @@ log = logging.getLogger(__name__)
 RESTORE_RETRY = timedelta(seconds=5)
 
 
-def describe(err: ValidationError) -> str:
-    return "; ".join(f"spec.{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in err.errors())
-
-
 class DatabaseRunner(TaskLoop):
     kind = names.MANAGED_DATABASE
 
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
-        super().__init__(body, runtime.clock)
-        self.runtime = runtime
+        super().__init__(runtime, body)
         self.ref = manifests.DatabaseRef(self.name, self.namespace, self.uid)
         self._applied: dict[str, Any] = {}  # path -> manifest last applied: re-apply only on a change
         self._secret_done = False
         self._claim_size: str | None = None  # the live StatefulSet's claim template size (immutable)
         self._sts_generation: int | None = None  # the StatefulSet's generation after our last apply
-        self._told: set[str] = set()
         self.phase = "Pending"
         self.engine_name = ""
         self.upgrade_pending = False
-
-    @property
-    def involved(self) -> dict[str, str]:
-        return events.ref(names.API_VERSION, self.kind, self.namespace, self.name, self.uid)
-
-    def _event(self, reason: str, message: str, now: datetime, *, warning: bool = False, once: str = "") -> None:
-        """An Event; with `once`, at most one per key and process (the Event name dedups across restarts)."""
-        key = f"{reason}:{once}" if once else ""
-        if key and key in self._told:
-            return
-        if key:
-            self._told.add(key)
-        self.runtime.spawn(
-            events.emit(
-                self.runtime.client,
-                self.involved,
-                reason,
-                message,
-                now,
-                warning=warning,
-                key=f"{self.uid}{key}" if key else None,
-            )
-        )
 
     async def stop(self) -> None:
         await super().stop()
@@ -93,7 +65,7 @@ class DatabaseRunner(TaskLoop):
         try:
             spec = ManagedDatabaseSpec.model_validate(body.get("spec") or {})
         except ValidationError as err:
-            await self._fail("InvalidSpec", describe(err), generation, now)
+            await self._fail("InvalidSpec", describe_errors(err), generation, now)
             return None
         if problem := manifests.name_problem(self.name):
             await self._fail("InvalidName", problem, generation, now)
@@ -121,7 +93,7 @@ class DatabaseRunner(TaskLoop):
             if isinstance(decision, versions.UpgradePending) and spec.apply_immediately:
                 version = decision.to_version
             if isinstance(decision, versions.Refused):
-                self._event("VersionRefused", decision.message, now, warning=True, once=f"refused{generation}")
+                self.event("VersionRefused", decision.message, now, warning=True, once=f"refused{generation}")
 
         if blocked is None:
             await self._reconcile_children(spec, version, decision, live, now)
@@ -143,7 +115,7 @@ class DatabaseRunner(TaskLoop):
         self.phase = new_status["phase"]
         self.upgrade_pending = isinstance(decision, versions.UpgradePending)
         metrics.set_database(self.namespace, self.name, spec.engine, self.phase, self.upgrade_pending)
-        await self._write_status(new_status)
+        await self.write_status(new_status)
         return retry_at
 
     def _window_slot(self, live: Workload | None) -> WindowSlot | None:
@@ -164,9 +136,9 @@ class DatabaseRunner(TaskLoop):
         else:
             claim = manifests.restored_claim(self.ref, spec, snapshot_name)
             if await objects.create_once(self.runtime.client, claim):
-                self._event("Restoring", f"data volume {claim['metadata']['name']} created from {snapshot_name}", now)
+                self.event("Restoring", f"data volume {claim['metadata']['name']} created from {snapshot_name}", now)
             return None
-        self._event("RestoreBlocked", message, now, warning=True, once=f"restore{snapshot_name}")
+        self.event("RestoreBlocked", message, now, warning=True, once=f"restore{snapshot_name}")
         return ("RestoreSnapshotNotReady", message)
 
     async def _reconcile_children(
@@ -181,7 +153,7 @@ class DatabaseRunner(TaskLoop):
         if not self._secret_done:
             secret = manifests.secret(self.ref, spec.engine, manifests.random_password)
             if await objects.create_once(client, secret):
-                self._event("CredentialsCreated", f"generated credentials in Secret {secret['metadata']['name']}", now)
+                self.event("CredentialsCreated", f"generated credentials in Secret {secret['metadata']['name']}", now)
             self._secret_done = True
         for service in (
             manifests.headless_service(self.ref, spec.engine),
@@ -236,7 +208,7 @@ class DatabaseRunner(TaskLoop):
         if written is not None:
             self._sts_generation = (written.get("metadata") or {}).get("generation")
         if created:
-            self._event(
+            self.event(
                 "Provisioning", f"StatefulSet {meta['name']} created with {engine(spec.engine).image_ref(version)}", now
             )
 
@@ -263,7 +235,7 @@ class DatabaseRunner(TaskLoop):
         try:
             await objects.apply(self.runtime.client, claim)
         except ApiError as err:
-            self._event(
+            self.event(
                 "StorageNotExpanded",
                 f"cannot grow {path.rsplit('/', 1)[-1]}: {err.message}",
                 now,
@@ -271,7 +243,7 @@ class DatabaseRunner(TaskLoop):
                 once=f"grow{spec.storage.size}",
             )
         else:
-            self._event(
+            self.event(
                 "StorageExpanding",
                 f"data volume requested at {spec.storage.size}",
                 now,
@@ -282,9 +254,9 @@ class DatabaseRunner(TaskLoop):
     def _announce_transitions(self, new: Mapping[str, Any], title: str, now: datetime) -> None:
         before, after = self._status.get("currentVersion"), new.get("currentVersion")
         if after and before and after != before:
-            self._event("Upgraded", f"{title} upgraded from {before} to {after}", now, once=f"upgraded{after}")
+            self.event("Upgraded", f"{title} upgraded from {before} to {after}", now, once=f"upgraded{after}")
         if new.get("phase") == "Ready" and self._status.get("phase") != "Ready" and before is None:
-            self._event("Ready", f"{title} {after} is ready at {new.get('endpoint')}", now, once="ready")
+            self.event("Ready", f"{title} {after} is ready at {new.get('endpoint')}", now, once="ready")
 
     async def _fail(
         self,
@@ -307,15 +279,8 @@ class DatabaseRunner(TaskLoop):
             now=now,
         )
         self.phase = "Failed"
-        await self._write_status(new_status)
-        self._event(reason, message, now, warning=True, once=f"fail{generation}")
-
-    async def _write_status(self, new: dict[str, Any]) -> None:
-        patch = status.merge_patch(self._status, new)
-        if not patch:
-            return
-        written = await status.patch_status(self.runtime.client, self.kind, self.namespace, self.name, patch)
-        self.written(written, new)
+        await self.write_status(new_status)
+        self.event(reason, message, now, warning=True, once=f"fail{generation}")
 
 
 def database_deleted(runtime: Runtime, body: Mapping[str, Any]) -> None:

@@ -79,3 +79,17 @@ def _export_databases() -> None:
     database_upgrades_pending.clear()
     for engine, count in upgrades.items():
         database_upgrades_pending.labels(engine).set(count)
+
+
+snapshots = Counter(
+    "maintenance_backup_snapshots_total", "VolumeSnapshots by result (created, ready, failed).", (*WINDOW, "result")
+)
+last_backup = Gauge(
+    "maintenance_backup_last_success_timestamp_seconds",
+    "Creation time of the newest ready snapshot of the database (Unix time).",
+    ("namespace", "database"),
+)
+missed_backups = Counter("maintenance_backup_missed_total", "Occurrences that ended without a backup.", WINDOW)
+retention_deletions = Counter(
+    "maintenance_backup_retention_deletions_total", "Snapshots deleted by retention, by reason.", (*WINDOW, "reason")
+)

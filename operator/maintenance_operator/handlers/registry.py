@@ -12,7 +12,9 @@ import kopf
 from maintenance_operator.api import names
 from maintenance_operator.handlers import runtime as rt
 from maintenance_operator.handlers import self_service
+from maintenance_operator.handlers.backup_runner import BackupRunner
 from maintenance_operator.handlers.database_runner import DatabaseRunner, database_deleted
+from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.handlers.window_runner import WindowRunner
 from maintenance_operator.kube.credentials import Credentials
 from maintenance_operator.planning.workloads import Workload, workload_from_object
@@ -47,32 +49,14 @@ def build_registry(creds: Credentials) -> kopf.OperatorRegistry:
         _register_workload(registry, kind, plural)
 
     @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.MAINTENANCE_WINDOW], registry=registry)
-    async def maintenance_window_event(
-        type: str,
-        body: kopf.Body,
-        **kwargs: Any,
-    ) -> None:
+    async def maintenance_window_event(type: str, body: kopf.Body, **kwargs: Any) -> None:
         runtime = rt.current()
         _ensure_indexes(runtime, kwargs)
-        uid = body.metadata.uid
-        if uid is None:
-            return
-        if type == "DELETED" or body.metadata.get("deletionTimestamp"):
-            runner = runtime.windows.pop(uid, None)
-            if isinstance(runner, WindowRunner):
-                await runner.stop()
-            return
-        snapshot = dict(body)
-        existing = runtime.windows.get(uid)
-        if isinstance(existing, WindowRunner):
-            existing.update(snapshot)
-        else:
-            runner = WindowRunner(runtime, snapshot)
-            runtime.windows[uid] = runner
-            runner.start()
+        await _track(runtime, runtime.windows, WindowRunner, type, body)
         runtime.wake_databases(body.metadata.namespace or "")  # their status names the next window
 
     _register_databases(registry)
+    _register_backups(registry)
 
     @kopf.on.cleanup(registry=registry)
     async def shutdown(**_: Any) -> None:
@@ -81,10 +65,11 @@ def build_registry(creds: Credentials) -> kopf.OperatorRegistry:
             if isinstance(runner, WindowRunner):
                 await runner.stop()
         runtime.windows.clear()
-        for db in list(runtime.databases.values()):
-            if isinstance(db, DatabaseRunner):
-                await db.stop()
+        for task in [*runtime.databases.values(), *runtime.backups.values()]:
+            if isinstance(task, DatabaseRunner | BackupRunner):
+                await task.stop()
         runtime.databases.clear()
+        runtime.backups.clear()
         await runtime.client.close()
 
     return registry
@@ -116,6 +101,38 @@ def _register_workload(registry: kopf.OperatorRegistry, kind: str, plural: str) 
             log.warning("%s/%s: self-service check failed: %s", w.namespace, w.ref, err)
 
 
+async def _track(
+    runtime: rt.Runtime,
+    tasks: dict[str, Any],
+    factory: type[TaskLoop],
+    event_type: str,
+    body: kopf.Body,
+    *,
+    stop_on_deleting: bool = True,
+) -> bool:
+    """One task per resource: start it, hand it each new version, stop it when the resource goes.
+
+    Returns True when a task was stopped because its resource was deleted.
+    """
+    uid = body.metadata.uid
+    if uid is None:
+        return False
+    if event_type == "DELETED" or (stop_on_deleting and body.metadata.get("deletionTimestamp")):
+        task = tasks.pop(uid, None)
+        if isinstance(task, TaskLoop):
+            await task.stop()
+            return True
+        return False
+    existing = tasks.get(uid)
+    if isinstance(existing, TaskLoop):
+        existing.update(dict(body))
+    else:
+        task = factory(runtime, dict(body))
+        tasks[uid] = task
+        task.start()
+    return False
+
+
 def _ensure_indexes(runtime: rt.Runtime, kwargs: dict[str, Any]) -> None:
     """kopf passes its live indexes by handler id; they are complete before any event handler runs."""
     if not runtime.indexes:
@@ -127,19 +144,26 @@ def _register_databases(registry: kopf.OperatorRegistry) -> None:
     async def managed_database_event(type: str, body: kopf.Body, **kwargs: Any) -> None:
         runtime = rt.current()
         _ensure_indexes(runtime, kwargs)
-        uid = body.metadata.uid
-        if uid is None:
-            return
-        if type == "DELETED":
-            runner = runtime.databases.pop(uid, None)
-            if isinstance(runner, DatabaseRunner):
-                await runner.stop()
-                database_deleted(runtime, body)
-            return
-        existing = runtime.databases.get(uid)
-        if isinstance(existing, DatabaseRunner):
-            existing.update(dict(body))
-        else:
-            runner = DatabaseRunner(runtime, dict(body))
-            runtime.databases[uid] = runner
-            runner.start()
+        if await _track(runtime, runtime.databases, DatabaseRunner, type, body, stop_on_deleting=False):
+            database_deleted(runtime, body)
+
+
+def _register_backups(registry: kopf.OperatorRegistry) -> None:
+    @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.BACKUP_WINDOW], registry=registry)
+    async def backup_window_event(type: str, body: kopf.Body, **kwargs: Any) -> None:
+        runtime = rt.current()
+        _ensure_indexes(runtime, kwargs)
+        await _track(runtime, runtime.backups, BackupRunner, type, body)
+
+    # Only the operator's own snapshots; if the snapshot CRDs are not installed, kopf serves this once they are.
+    @kopf.on.event(
+        names.SNAPSHOT_API_GROUP,
+        "v1",
+        "volumesnapshots",
+        labels={names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE},
+        registry=registry,
+    )
+    async def snapshot_event(body: kopf.Body, **_: Any) -> None:
+        for runner in rt.current().backups.values():
+            if isinstance(runner, BackupRunner) and runner.namespace == body.metadata.namespace:
+                runner.wake_for_snapshots()

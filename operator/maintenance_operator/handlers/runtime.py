@@ -33,6 +33,7 @@ class WindowWaker(Protocol):
 class Waker(Protocol):
     namespace: str
     name: str
+    body: Mapping[str, Any]
 
     def wake(self) -> None: ...
 
@@ -48,6 +49,9 @@ class Runtime:
     indexes: list[WorkloadIndex] = field(default_factory=list)
     windows: dict[str, WindowWaker] = field(default_factory=dict)  # by uid
     databases: dict[str, Waker] = field(default_factory=dict)  # by uid
+    backups: dict[str, Waker] = field(default_factory=dict)  # by uid
+    # (namespace, database, backup window uid) with a snapshot in progress: windows do not restart those.
+    snapshotting: set[tuple[str, str, str]] = field(default_factory=set)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def workloads(self, namespace: str) -> list[Workload]:
@@ -76,6 +80,15 @@ class Runtime:
         for db in self.databases.values():
             if db.namespace == namespace and (name is None or db.name == name):
                 db.wake()
+
+    def wake_namespace_windows(self, namespace: str) -> None:
+        for window in self.windows.values():
+            if window.namespace == namespace:
+                window.wake()
+
+    def snapshotting_in(self, namespace: str) -> frozenset[tuple[str, str, str]]:
+        """Workload keys (StatefulSet, namespace, name) of databases with a snapshot running."""
+        return frozenset(("StatefulSet", ns, db) for ns, db, _ in self.snapshotting if ns == namespace)
 
     def wake_windows(self, namespace: str, labels: Iterable[Mapping[str, str]]) -> None:
         """A workload changed: wake every window of its namespace that selects it (before or after)."""

@@ -8,9 +8,13 @@ import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
+
+from maintenance_operator.api import names
+from maintenance_operator.handlers.runtime import Runtime
+from maintenance_operator.kube import events, status
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +28,17 @@ def resource_version(obj: Mapping[str, Any]) -> int:
 
 
 class TaskLoop(ABC):
-    def __init__(self, body: Mapping[str, Any], clock: Callable[[], datetime]) -> None:
+    kind: str  # of the operator's own resource the task serves
+
+    def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
+        self.runtime = runtime
+        self.clock = runtime.clock
+        self._told: set[str] = set()
         meta = body["metadata"]
         self.namespace: str = meta["namespace"]
         self.name: str = meta["name"]
         self.uid: str = meta["uid"]
         self.body: Mapping[str, Any] = body
-        self.clock = clock
         self._status: dict[str, Any] = dict(body.get("status") or {})
         self._written_rv = 0
         self._wake = asyncio.Event()
@@ -54,6 +62,37 @@ class TaskLoop(ABC):
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def involved(self) -> dict[str, str]:
+        return events.ref(names.API_VERSION, self.kind, self.namespace, self.name, self.uid)
+
+    def event(self, reason: str, message: str, now: datetime, *, warning: bool = False, once: str = "") -> None:
+        """An Event about this resource; with `once`, at most one per key (the Event name dedups across restarts)."""
+        key = f"{reason}:{once}" if once else ""
+        if key and key in self._told:
+            return
+        if key:
+            self._told.add(key)
+        self.runtime.spawn(
+            events.emit(
+                self.runtime.client,
+                self.involved,
+                reason,
+                message,
+                now,
+                warning=warning,
+                key=f"{self.uid}{key}" if key else None,
+            )
+        )
+
+    async def write_status(self, new: dict[str, Any]) -> None:
+        """Patch only what differs from the status we know (nothing when equal: idle resources cost no writes)."""
+        patch = status.merge_patch(self._status, new)
+        if not patch:
+            return
+        written = await status.patch_status(self.runtime.client, self.kind, self.namespace, self.name, patch)
+        self.written(written, new)
 
     def written(self, obj: Mapping[str, Any], fallback: Mapping[str, Any]) -> None:
         """Record our own status write, so older watch events do not roll it back."""

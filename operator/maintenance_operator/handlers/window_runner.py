@@ -16,10 +16,11 @@ from pydantic import ValidationError
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
+from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.windows import MaintenanceWindowSpec
 from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.runtime import Runtime
-from maintenance_operator.handlers.task_loop import TaskLoop
+from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.kube import events, status, workloads
 from maintenance_operator.kube.client import ApiError
 from maintenance_operator.kube.webhook import post_notice
@@ -32,20 +33,11 @@ log = logging.getLogger(__name__)
 STATUS_MIN_INTERVAL = 1.0  # seconds between status writes while an occurrence is busy
 
 
-def _describe(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "spec"
-        parts.append(f"spec.{where}: {e['msg']}")
-    return "; ".join(parts)
-
-
-class WindowRunner(TaskLoop):
+class WindowRunner(ScheduledWindow):
     kind = names.MAINTENANCE_WINDOW
 
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
-        super().__init__(body, runtime.clock)
-        self.runtime = runtime
+        super().__init__(runtime, body)
         self._selector: Mapping[str, Any] = {}
         self.next_start: datetime | None = None  # of the occurrence that would handle a target now
         self._started: dict[tuple[str, str, str], Workload] = {}  # restarts sent, not yet seen in the index
@@ -62,10 +54,6 @@ class WindowRunner(TaskLoop):
     def selects(self, labels: Mapping[str, str]) -> bool:
         return selectors.matches(self._selector, labels)
 
-    @property
-    def involved(self) -> dict[str, str]:
-        return events.ref(names.API_VERSION, self.kind, self.namespace, self.name, self.uid)
-
     # -- the pass ------------------------------------------------------------------------------------------
     async def _pass(self) -> datetime | None:
         """One reconcile pass; returns when the next pass is due at the latest (None: only on a change)."""
@@ -79,14 +67,14 @@ class WindowRunner(TaskLoop):
             if problem:
                 raise sched.ScheduleError((sched.Problem("selector", problem),))
         except (ValidationError, sched.ScheduleError) as err:
-            message = _describe(err) if isinstance(err, ValidationError) else str(err)
+            message = describe_errors(err) if isinstance(err, ValidationError) else str(err)
             await self._invalid(message, generation, now)
             return None
         self._invalid_generation = None
         metrics.invalid_windows.labels(self.namespace, self.name).set(0)
         self._selector = spec.selector.wire()
 
-        current = await self._current_occurrence(ws, spec, now)
+        current = await self.current_occurrence(ws, now)
         state = sched.window_state(ws, now)
         policy = restarts.Policy(
             always=spec.policy == "Always",
@@ -99,13 +87,14 @@ class WindowRunner(TaskLoop):
             self._occurrence_id = occ_id
             self._started.clear()
             self._patch_failed.clear()
-        can_start = self._can_start(ws, state, current, now)
+        can_start = self.can_start(ws, state, current, now)
         targets = self._targets(occ_id, now)
-        step = restarts.plan(targets, occ_id, can_start, policy, now)
+        blocked = self.runtime.snapshotting_in(self.namespace)  # databases with a backup snapshot running
+        step = restarts.plan(targets, occ_id, can_start, policy, now, blocked)
 
         if step.start and occ_id is not None:
             await self._restart(step.start, occ_id, now)
-            step = restarts.plan(self._targets(occ_id, now), occ_id, can_start, policy, now)
+            step = restarts.plan(self._targets(occ_id, now), occ_id, can_start, policy, now, blocked)
         if occ_id is not None:
             self._report(step, occ_id, now)
 
@@ -135,57 +124,6 @@ class WindowRunner(TaskLoop):
             # A pending status write, or a restart whose watch event we have not seen yet.
             candidates.append(now + timedelta(seconds=STATUS_MIN_INTERVAL))
         return min((c for c in candidates if c is not None and c > now), default=None)
-
-    # -- occurrences ---------------------------------------------------------------------------------------
-    async def _current_occurrence(
-        self, ws: sched.WindowSchedule, spec: MaintenanceWindowSpec, now: datetime
-    ) -> dict[str, Any] | None:
-        """The open occurrence: an ad-hoc (run-now) one if active, else the scheduled one."""
-        annotations = self.body["metadata"].get("annotations") or {}
-        recorded = self._status.get("currentOccurrence") or None
-        trigger = annotations.get(names.ANNOTATION_RUN_NOW)
-        if trigger is not None:
-            if not (recorded and recorded.get("adHoc") and recorded.get("trigger") == trigger):
-                start = now.replace(microsecond=0)
-                occurrence = sched.Occurrence(start, start + ws.duration, start.strftime("%Y%m%dT%H%M%SZ"))
-                recorded = window_status.occurrence_ref(occurrence, ad_hoc=True, trigger=trigger)
-                # Status first: if we die before removing the annotation, the trigger matches and is not rerun.
-                written = await status.patch_status(
-                    self.runtime.client, self.kind, self.namespace, self.name, {"currentOccurrence": recorded}
-                )
-                self.written(written, {})
-                self.runtime.spawn(
-                    events.emit(
-                        self.runtime.client,
-                        self.involved,
-                        "RunNow",
-                        f"ad-hoc occurrence {occurrence.id} opened until {format_time(occurrence.end)}",
-                        now,
-                    )
-                )
-            await status.patch_annotations(
-                self.runtime.client, self.kind, self.namespace, self.name, {names.ANNOTATION_RUN_NOW: None}
-            )
-        if recorded and recorded.get("adHoc"):
-            end = parse_time(recorded.get("end"))
-            if end is not None and now < end:
-                return dict(recorded)
-        opened = sched.open_occurrence(ws, now)
-        return window_status.occurrence_ref(opened) if opened is not None else None
-
-    @staticmethod
-    def _can_start(
-        ws: sched.WindowSchedule, state: sched.WindowState, current: Mapping[str, Any] | None, now: datetime
-    ) -> restarts.Wait | None:
-        if current is None:
-            return restarts.Wait.OUTSIDE_WINDOW
-        if ws.suspend:
-            return restarts.Wait.SUSPENDED
-        if any(e.start <= now < e.end for e in ws.exclusions):
-            return restarts.Wait.EXCLUDED
-        if not current.get("adHoc") and not state.can_start_work:
-            return restarts.Wait(state.reason)
-        return None
 
     def _targets(self, occ_id: str | None, now: datetime) -> list[Workload]:
         """Selected workloads, with restarts we sent but have not seen in the watch yet counted as in flight."""

@@ -67,5 +67,8 @@ def may_be_self_served(w: Workload) -> bool:
 
 
 def all_pods_newer(pod_created: Sequence[datetime], since: datetime) -> bool:
-    """Self-service by redeploy or pod replacement: every pod backing the workload started after the notice."""
-    return bool(pod_created) and all(t >= since for t in pod_created)
+    """Self-service by redeploy or pod replacement: every pod backing the workload started after the notice.
+
+    Both times have second precision, so a pod of the announcement's own second may be older: not credited.
+    """
+    return bool(pod_created) and all(t > since for t in pod_created)

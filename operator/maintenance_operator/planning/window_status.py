@@ -73,38 +73,31 @@ def pending_entries(step: Step) -> list[dict[str, Any]]:
     return entries
 
 
-def maintenance_status(
-    *,
+def invalid_status(previous: Mapping[str, Any], generation: int | None, problem: str, now: datetime) -> dict[str, Any]:
+    """An invalid spec replaces everything schedule-derived: Ready=False with the precise message."""
+    conditions = previous.get("conditions") or []
+    return {
+        "observedGeneration": generation,
+        "open": False,
+        "conditions": [condition(conditions, names.CONDITION_READY, False, "InvalidSpec", problem, now, generation)],
+    }
+
+
+def schedule_status(
     previous: Mapping[str, Any],
     generation: int | None,
     upcoming: Sequence[sched.Occurrence],
     current: Mapping[str, Any] | None,
-    step: Step | None,
-    problem: str | None,
     now: datetime,
-    last_run: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """The full status object; `problem` (an invalid spec) replaces everything schedule-derived."""
+    """What every window kind shows: next occurrences, whether one is open, and the Ready/WindowOpen conditions."""
     conditions = previous.get("conditions") or []
-    if problem is not None:
-        return {
-            "observedGeneration": generation,
-            "open": False,
-            "pendingCount": 0,
-            "conditions": [
-                condition(conditions, names.CONDITION_READY, False, "InvalidSpec", problem, now, generation)
-            ],
-        }
-    entries = pending_entries(step) if step is not None else []
-    status: dict[str, Any] = {
+    return {
         "observedGeneration": generation,
         "nextWindow": format_time(upcoming[0].start) if upcoming else None,
         "nextOccurrences": [occurrence_ref(o) for o in upcoming[:NEXT_SHOWN]],
         "open": current is not None,
         "currentOccurrence": dict(current) if current is not None else None,
-        "pendingCount": len(entries),
-        "pending": entries[:MAX_LISTED],
-        "lastRun": dict(last_run) if last_run is not None else previous.get("lastRun"),
         "conditions": [
             condition(conditions, names.CONDITION_READY, True, "Scheduled", "schedule is valid", now, generation),
             condition(
@@ -117,5 +110,28 @@ def maintenance_status(
                 generation,
             ),
         ],
+    }
+
+
+def maintenance_status(
+    *,
+    previous: Mapping[str, Any],
+    generation: int | None,
+    upcoming: Sequence[sched.Occurrence],
+    current: Mapping[str, Any] | None,
+    step: Step | None,
+    problem: str | None,
+    now: datetime,
+    last_run: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The full status object; `problem` (an invalid spec) replaces everything schedule-derived."""
+    if problem is not None:
+        return {**invalid_status(previous, generation, problem, now), "pendingCount": 0}
+    entries = pending_entries(step) if step is not None else []
+    status: dict[str, Any] = {
+        **schedule_status(previous, generation, upcoming, current, now),
+        "pendingCount": len(entries),
+        "pending": entries[:MAX_LISTED],
+        "lastRun": dict(last_run) if last_run is not None else previous.get("lastRun"),
     }
     return {k: v for k, v in status.items() if v is not None}

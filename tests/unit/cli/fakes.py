@@ -1,4 +1,4 @@
-"""An in-memory stand-in for `kubeapi.Kube`: objects by namespace, RBAC refusals, and a log of PATCHes."""
+"""An in-memory stand-in for `kubeapi.Kube`: objects by namespace, RBAC refusals, and a log of PATCHes and POSTs."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class FakeApi:
     forbidden: set[tuple[str, str | None]] = field(default_factory=set)
     patches: list[tuple[Resource, str, str, Mapping[str, Any], str]] = field(default_factory=list)
     calls: list[tuple[str, str, str | None]] = field(default_factory=list)
+    created: list[tuple[Resource, str, Mapping[str, Any]]] = field(default_factory=list)
 
     def add(self, resource: Resource, obj: dict[str, Any]) -> None:
         self.objects.setdefault(resource, []).append({"kind": resource.kind, **obj})
@@ -52,6 +53,19 @@ class FakeApi:
         obj = self.get(resource, namespace, name)
         self.patches.append((resource, namespace, name, body, content_type))
         return obj
+
+    def create(self, resource: Resource, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST: stored in `namespace` (kept for later reads) and logged; 409 when the name is taken."""
+        name = str(body["metadata"]["name"])
+        self._check("create", resource, namespace, name)
+        if any(
+            o["metadata"]["namespace"] == namespace and o["metadata"]["name"] == name
+            for o in self.objects.get(resource, [])
+        ):
+            raise KubeError(describe_failure(409, "already exists", "create", resource, namespace, name), 409)
+        self.created.append((resource, namespace, body))
+        self.add(resource, {**body, "metadata": {**body["metadata"], "namespace": namespace}})
+        return self.objects[resource][-1]
 
 
 def deployment(

@@ -139,7 +139,8 @@ def test_pods_are_worth_a_look_only_for_settled_pending_workloads(w: Workload, e
     [
         ([], False),  # no pods proves nothing
         ([AFTER], True),
-        ([AFTER, AFTER + SECOND, SINCE], True),
+        ([AFTER, AFTER + SECOND], True),
+        ([AFTER, SINCE], False),  # the announcement's own second: maybe older, never credited
         ([AFTER, BEFORE], False),
         ([SINCE - SECOND], False),
     ],

@@ -1,0 +1,323 @@
+"""One task per BackupWindow: in each occurrence, a VolumeSnapshot of every selected database's data volume.
+
+Snapshot names come from the database, the claim and the occurrence id, so a repeated pass (or a restarted
+operator) never duplicates one. The window's status keeps the last run as `Running` until the occurrence is
+finalized, so a crash between the end of a window and its report loses nothing; occurrences missed while the
+operator was down are reported once (`handledThrough`). Snapshots are listed only while there is work.
+"""
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from maintenance_operator import schedule as sched
+from maintenance_operator.api import names
+from maintenance_operator.api.base import describe_errors
+from maintenance_operator.api.windows import BackupWindowSpec
+from maintenance_operator.handlers import metrics
+from maintenance_operator.handlers.runtime import Runtime
+from maintenance_operator.handlers.scheduled import ScheduledWindow
+from maintenance_operator.kube import snapshots, status
+from maintenance_operator.planning import backup_status, selectors, window_status
+from maintenance_operator.planning.backups import (
+    DataVolume,
+    SnapshotRecord,
+    label_value,
+    plan_snapshots,
+    snapshot_record,
+)
+from maintenance_operator.planning.catchup import catch_up
+from maintenance_operator.planning.database_manifests import data_claim_name
+from maintenance_operator.planning.retention import RetentionPolicy, plan_retention
+from maintenance_operator.planning.times import format_time, parse_time
+from maintenance_operator.planning.workloads import Rollout
+
+log = logging.getLogger(__name__)
+
+RETRY_EVERY = timedelta(seconds=10)  # between attempts at a failed snapshot inside the window
+PROGRESS_CHECK = timedelta(seconds=5)  # a safety net: snapshot watch events wake the task first
+
+
+def scheduled_start(occurrence_id: str) -> datetime | None:
+    """The start of a scheduled occurrence from its id (`20261201T1400Z`); None for ad-hoc ids (with seconds)."""
+    try:
+        return datetime.strptime(occurrence_id, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+class BackupRunner(ScheduledWindow):
+    kind = names.BACKUP_WINDOW
+
+    def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
+        super().__init__(runtime, body)
+        self._selector: Mapping[str, Any] = {}
+        self._retried: dict[str, datetime] = {}
+        self._recorded: set[str] = set()  # snapshots already written to their database's status
+        self._checked_class: tuple[int | None, str | None] | None = None
+        self._retention_due = True
+        self._invalid_generation: int | None = None
+
+    async def stop(self) -> None:
+        await super().stop()
+        self._release(set())
+
+    def selects(self, labels: Mapping[str, str]) -> bool:
+        return selectors.matches(self._selector, labels)
+
+    def wake_for_snapshots(self) -> None:
+        self._retention_due = True
+        self.wake()
+
+    # -- the pass ------------------------------------------------------------------------------------------
+    async def _pass(self) -> datetime | None:
+        now = self.clock()
+        generation = self.body["metadata"].get("generation")
+        valid = await self._validated(generation, now)
+        if valid is None:
+            return None
+        spec, ws = valid
+        current = await self.current_occurrence(ws, now)
+        state = sched.window_state(ws, now)
+        databases = self._databases()
+        previous_run = self._status.get("lastRun") or None
+        finishing = (
+            previous_run is not None
+            and previous_run.get("result") == "Running"
+            and (current is None or current["id"] != previous_run.get("occurrence"))
+        )
+        handled = parse_time(self._status.get("handledThrough")) or parse_time(
+            self.body["metadata"].get("creationTimestamp")
+        )
+        latest = sched.previous_occurrence(ws, now)
+        catch_up_due = latest is not None and latest.end <= now and (handled is None or latest.start > handled)
+        records: list[SnapshotRecord] = []
+        if current is not None or finishing or catch_up_due or self._retention_due:
+            records = [snapshot_record(o) for o in await snapshots.list_managed(self.runtime.client, self.namespace)]
+            if self._retention_due:
+                await self._retain(spec, databases, records, now)
+
+        last_run: dict[str, Any] | None = None
+        if finishing and previous_run is not None:
+            last_run = self._finish(previous_run["occurrence"], databases, records, now)
+            if (start := scheduled_start(previous_run["occurrence"])) is not None:
+                handled = max(filter(None, [handled, start]))
+        missed: list[str] = []
+        if catch_up_due and handled is not None and latest is not None:
+            missed = self._missed_while_down(ws, handled, records, now)
+            handled = max(handled, latest.start)
+
+        wake_at: list[datetime | None] = [state.next_change]
+        if current is not None:
+            last_run, retry_at = await self._work(
+                current, self.can_start(ws, state, current, now), databases, records, spec, now
+            )
+            wake_at += [parse_time(current["end"]), retry_at]
+        else:
+            self._release(set())
+        upcoming = sched.next_occurrences(ws, now, window_status.NEXT_SHOWN)
+        await self._update_databases(databases, records, upcoming[0].start if upcoming else None, now)
+        new_status = backup_status.backup_status(
+            previous=self._status,
+            generation=generation,
+            upcoming=upcoming,
+            current=current,
+            last_run=last_run,
+            handled_through=handled,
+            missed=missed,
+            problem=None,
+            now=now,
+        )
+        await self.write_status(new_status)
+        return min((t for t in wake_at if t is not None and t > now), default=None)
+
+    async def _validated(
+        self, generation: int | None, now: datetime
+    ) -> tuple[BackupWindowSpec, sched.WindowSchedule] | None:
+        """The spec and its schedule, or None after reporting precisely what is wrong."""
+        spec_body = self.body.get("spec") or {}
+        try:
+            spec = BackupWindowSpec.model_validate(spec_body)
+            ws = spec.window_schedule()
+            problem = selectors.selector_problem(spec_body.get("selector") or {})
+            if problem:
+                raise sched.ScheduleError((sched.Problem("selector", problem),))
+        except (ValidationError, sched.ScheduleError) as err:
+            await self._invalid(describe_errors(err) if isinstance(err, ValidationError) else str(err), generation, now)
+            return None
+        if problem := await self._class_problem(spec.volume_snapshot_class_name, generation):
+            await self._invalid(problem, generation, now)
+            return None
+        self._invalid_generation = None
+        self._selector = spec.selector.wire()
+        return spec, ws
+
+    def _missed_while_down(
+        self, ws: sched.WindowSchedule, handled: datetime, records: list[SnapshotRecord], now: datetime
+    ) -> list[str]:
+        """Closed occurrences after `handled` that made no snapshot: reported missed, each once."""
+        taken = {r.occurrence for r in records if r.window == label_value(self.name) and r.occurrence}
+        decided = catch_up(ws, handled, taken, now)
+        for occurrence in decided.missed:
+            self._report_missed(occurrence.id, "the operator was not running during the window", now)
+        return [o.id for o in decided.missed]
+
+    def _databases(self) -> dict[str, Mapping[str, Any]]:
+        """Selected ManagedDatabases of the namespace (name -> object), from the database tasks' watch bodies."""
+        return {
+            db.name: db.body
+            for db in self.runtime.databases.values()
+            if db.namespace == self.namespace and self.selects((db.body.get("metadata") or {}).get("labels") or {})
+        }
+
+    async def _work(
+        self,
+        current: Mapping[str, Any],
+        wait: object,
+        databases: Mapping[str, Mapping[str, Any]],
+        records: list[SnapshotRecord],
+        spec: BackupWindowSpec,
+        now: datetime,
+    ) -> tuple[dict[str, Any], datetime | None]:
+        occ_id = current["id"]
+        volumes, busy = [], set()
+        for name in databases:
+            live = self.runtime.workload("StatefulSet", self.namespace, name)
+            if live is None:
+                continue  # not created yet: it has no data volume to snapshot
+            volumes.append(DataVolume(name, data_claim_name(name)))
+            if live.rollout is not Rollout.COMPLETE:
+                busy.add(name)
+        step = plan_snapshots(volumes, self.name, occ_id, records, can_start=wait is None, busy=busy)
+        client = self.runtime.client
+        retry_at: datetime | None = None
+
+        async def create(request: Any) -> None:
+            if await snapshots.create(client, self.namespace, request, spec.volume_snapshot_class_name):
+                metrics.snapshots.labels(self.namespace, self.name, "created").inc()
+
+        await asyncio.gather(*(create(r) for r in step.create))
+        for name in step.retry:
+            last = self._retried.get(name)
+            if last is not None and now - last < RETRY_EVERY:
+                retry_at = min(filter(None, [retry_at, last + RETRY_EVERY]))
+                continue
+            self._retried[name] = now
+            error = next((r.error for r in records if r.name == name), "")
+            metrics.snapshots.labels(self.namespace, self.name, "failed").inc()
+            self.event("SnapshotFailed", f"snapshot {name} failed ({error}); retrying", now, warning=True)
+            await snapshots.delete(client, self.namespace, name)
+        in_progress = {r.database for r in step.create} | {
+            rec.database for rec in records if rec.name in step.in_progress and rec.database
+        }
+        self._release(in_progress)
+        if step.in_progress or step.create or step.retry:
+            retry_at = min(filter(None, [retry_at, now + PROGRESS_CHECK]))
+        if step.ready:
+            self._retention_due = True
+        summary = backup_status.run_summary(occ_id, step, closed=False, now=now)
+        return summary, retry_at
+
+    def _finish(
+        self, occ_id: str, databases: Mapping[str, Mapping[str, Any]], records: list[SnapshotRecord], now: datetime
+    ) -> dict[str, Any]:
+        """The occurrence closed: what has no ready snapshot is a missed backup, reported once."""
+        volumes = [DataVolume(name, data_claim_name(name)) for name in databases]
+        step = plan_snapshots(volumes, self.name, occ_id, records, can_start=False)
+        summary = backup_status.run_summary(occ_id, step, closed=True, now=now)
+        if summary["result"] != "Succeeded":
+            ready = {r.database for r in records if r.occurrence == occ_id and r.usable}
+            lacking = sorted(set(databases) - ready)
+            self._report_missed(occ_id, f"no ready snapshot of {', '.join(lacking) or 'any database'}", now)
+        return summary
+
+    def _report_missed(self, occ_id: str, why: str, now: datetime) -> None:
+        metrics.missed_backups.labels(self.namespace, self.name).inc()
+        self.event("BackupMissed", f"occurrence {occ_id}: backup missed: {why}", now, warning=True, once=occ_id)
+
+    def _release(self, in_progress: set[str]) -> None:
+        """Tell MaintenanceWindows which databases have a snapshot running (they wait to restart those)."""
+        mine = {(self.namespace, db, self.uid) for db in in_progress}
+        stale = {k for k in self.runtime.snapshotting if k[2] == self.uid} - mine
+        if stale or mine - self.runtime.snapshotting:
+            self.runtime.snapshotting -= stale
+            self.runtime.snapshotting |= mine
+            self.runtime.wake_namespace_windows(self.namespace)
+
+    async def _retain(
+        self,
+        spec: BackupWindowSpec,
+        databases: Mapping[str, Mapping[str, Any]],
+        records: list[SnapshotRecord],
+        now: datetime,
+    ) -> None:
+        self._retention_due = False
+        mine = label_value(self.name)
+        chosen = [
+            r
+            for r in records
+            if r.database in {label_value(d) for d in databases} and (r.window == mine or r.on_demand)
+        ]
+        for deletion in plan_retention(chosen, RetentionPolicy.from_spec(spec.retention), now):
+            await snapshots.delete(self.runtime.client, self.namespace, deletion.name)
+            metrics.retention_deletions.labels(self.namespace, self.name, str(deletion.reason)).inc()
+            self.event("SnapshotDeleted", f"{deletion.name}: {deletion.detail}", now, once=deletion.name)
+
+    async def _update_databases(
+        self,
+        databases: Mapping[str, Mapping[str, Any]],
+        records: list[SnapshotRecord],
+        next_backup: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Each database's status names its next backup window and its newest ready snapshot (lastBackup)."""
+        for name, body in databases.items():
+            current = body.get("status") or {}
+            patch: dict[str, Any] = {}
+            if next_backup is not None and current.get("nextBackupWindow") != format_time(next_backup):
+                patch["nextBackupWindow"] = format_time(next_backup)
+            ready = [r for r in records if r.database == label_value(name) and r.usable and r.created is not None]
+            if ready:
+                newest = max(ready, key=lambda r: r.created or now)
+                assert newest.created is not None
+                metrics.last_backup.labels(self.namespace, name).set(newest.created.timestamp())
+                if (current.get("lastBackup") or {}).get(
+                    "snapshot"
+                ) != newest.name and newest.name not in self._recorded:
+                    patch["lastBackup"] = {"time": format_time(newest.created), "snapshot": newest.name}
+                    metrics.snapshots.labels(self.namespace, self.name, "ready").inc()
+                    self._recorded.add(newest.name)
+            if patch:
+                await status.patch_status(self.runtime.client, names.MANAGED_DATABASE, self.namespace, name, patch)
+
+    async def _class_problem(self, name: str | None, generation: int | None) -> str | None:
+        """A named VolumeSnapshotClass must exist (checked once per generation)."""
+        if name is None:
+            return None
+        if self._checked_class == (generation, name):
+            return None
+        if not await snapshots.class_exists(self.runtime.client, name):
+            return f"spec.volumeSnapshotClassName: VolumeSnapshotClass {name!r} does not exist in the cluster"
+        self._checked_class = (generation, name)
+        return None
+
+    async def _invalid(self, message: str, generation: int | None, now: datetime) -> None:
+        new_status = backup_status.backup_status(
+            previous=self._status,
+            generation=generation,
+            upcoming=[],
+            current=None,
+            last_run=None,
+            handled_through=None,
+            missed=[],
+            problem=message,
+            now=now,
+        )
+        await self.write_status(new_status)
+        if self._invalid_generation != generation:
+            self._invalid_generation = generation
+            self.event("InvalidSpec", message, now, warning=True, once=f"invalid{generation}")
