@@ -17,7 +17,12 @@ MISSED_SHOWN = 20
 
 
 def run_result(step: BackupStep, *, closed: bool) -> str:
-    """`Running` while work may still finish; once the window closed, what the occurrence achieved."""
+    """`Running` while work may still finish; once the window closed, what the occurrence achieved.
+
+    A window that selects no database with a data volume has nothing to back up: that is a success, not a miss.
+    """
+    if not (step.ready or step.create or step.retry or step.in_progress or step.waiting or step.failed):
+        return "Succeeded"
     if not closed and (step.create or step.retry or step.in_progress or step.waiting or step.failed):
         return "Running"
     if not step.ready:

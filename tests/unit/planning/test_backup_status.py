@@ -30,7 +30,8 @@ def step(**fields: object) -> BackupStep:
         ({"failed": ["a"]}, True, "Failed"),
         ({"in_progress": ["a"]}, True, "Missed"),
         ({"waiting": {DataVolume("orders", "data-orders-0"): Wait.CLOSED}}, True, "Missed"),
-        ({}, True, "Missed"),
+        ({}, True, "Succeeded"),  # no database selected: nothing to back up
+        ({}, False, "Succeeded"),
     ],
 )
 def test_run_result(fields: dict[str, object], closed: bool, expected: str) -> None:
