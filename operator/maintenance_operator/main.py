@@ -19,8 +19,10 @@ from maintenance_operator.kube.credentials import load_credentials
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="maintenance-operator",
-        description="Restarts workloads with pending maintenance inside their MaintenanceWindows, and reports "
-        "maintenance status to Prometheus. Credentials: in-cluster ServiceAccount, else the kubeconfig.",
+        description="Restarts Deployments and StatefulSets with pending maintenance inside their MaintenanceWindows, "
+        "runs ManagedDatabases and upgrades them in those windows, takes VolumeSnapshots of their data in each "
+        "BackupWindow with retention, and reports it all as Events, status and Prometheus metrics. Credentials: "
+        "in-cluster ServiceAccount, else the kubeconfig.",
     )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument(
