@@ -226,14 +226,15 @@ class WindowRunner(ScheduledWindow):
         policy: restarts.Policy,
         now: datetime,
     ) -> datetime | None:
-        """Send due notices; return when the next notice becomes due."""
-        if current is not None:
-            occ_id, start, end = current["id"], parse_time(current["start"]), parse_time(current["end"])
-        elif upcoming:
-            occ_id, start, end = upcoming[0].id, upcoming[0].start, upcoming[0].end
-        else:
+        """Send due notices; return when the next notice becomes due.
+
+        Notices announce an occurrence ahead of time: none while one is open (its targets are being handled, and
+        a run-now occurrence would only add two Events and a PATCH per target); after it closes, what is left is
+        announced for the next one.
+        """
+        if current is not None or not upcoming:
             return None
-        assert start is not None and end is not None
+        occ_id, start, end = upcoming[0].id, upcoming[0].start, upcoming[0].end
         before = sched.parse_duration(spec.notice_before)
         due = notices.notices_due(targets, occ_id, start, before, policy, now)
         for w in due:
