@@ -2,11 +2,12 @@
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cluster.cluster import LocalCluster, SnapshotStack
+from tests.cluster.cluster import REPO_ROOT, LocalCluster, SnapshotStack
 from tests.cluster.snapshots import component_stopped
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
@@ -234,3 +235,22 @@ def test_invalid_backup_windows_are_reported(
     assert found["status"] == "False" and "no-such-class" in found["message"]
     assert eventually(lambda: reason("good"), what="good window")["status"] == "True"
     assert eventually(lambda: events_for(cluster, namespace, "nowhere", "InvalidSpec"), what="event")
+
+
+def test_a_cluster_without_the_snapshot_api_gets_a_clear_condition(tmp_path: Path) -> None:
+    """Its own small cluster: the session's has the snapshot CRDs installed."""
+    with LocalCluster(nodes=1) as bare:
+        files = [arg for path in sorted((REPO_ROOT / "crds").glob("*.yaml")) for arg in ("-f", str(path))]
+        bare.kubectl("apply", *files)
+        bare.kubectl("wait", "--for=condition=Established", "--timeout=60s", *files)
+        bare.create_namespace("plain")
+        with OperatorProcess(bare, ["plain"], tmp_path / "operator.log"):
+            apply(bare, "plain", backup_window())
+
+            def not_ready() -> dict[str, Any] | None:
+                conditions = bw_status(bare, "plain").get("conditions") or []
+                found = next((c for c in conditions if c["type"] == "Ready"), None)
+                return found if found and found["status"] == "False" else None
+
+            found = eventually(not_ready, timeout=60, what="Ready=False")
+            assert "snapshot CRDs" in found["message"] and "volumesnapshots" in found["message"]

@@ -22,6 +22,7 @@ from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.kube import snapshots, status
+from maintenance_operator.kube.client import ApiError
 from maintenance_operator.planning import backup_status, selectors, window_status
 from maintenance_operator.planning.backups import (
     DataVolume,
@@ -38,6 +39,10 @@ from maintenance_operator.planning.workloads import Rollout
 
 log = logging.getLogger(__name__)
 
+NO_SNAPSHOT_API = (
+    f"the API server does not serve volumesnapshots.{names.SNAPSHOT_API_VERSION}: install the CSI snapshot CRDs "
+    "and snapshot-controller (and a CSI driver that supports snapshots) to take backups"
+)
 RETRY_EVERY = timedelta(seconds=10)  # between attempts at a failed snapshot inside the window
 PROGRESS_CHECK = timedelta(seconds=5)  # a safety net: snapshot watch events wake the task first
 
@@ -97,7 +102,14 @@ class BackupRunner(ScheduledWindow):
         catch_up_due = latest is not None and latest.end <= now and (handled is None or latest.start > handled)
         records: list[SnapshotRecord] = []
         if current is not None or finishing or catch_up_due or self._retention_due:
-            records = [snapshot_record(o) for o in await snapshots.list_managed(self.runtime.client, self.namespace)]
+            try:
+                listed = await snapshots.list_managed(self.runtime.client, self.namespace)
+            except ApiError as err:
+                if err.status != 404:
+                    raise
+                await self._invalid(NO_SNAPSHOT_API, generation, now)
+                return now + RETRY_EVERY * 6  # the CRDs may be installed later
+            records = [snapshot_record(o) for o in listed]
             if self._retention_due:
                 await self._retain(spec, databases, records, now)
 
@@ -209,7 +221,8 @@ class BackupRunner(ScheduledWindow):
             self._retried[name] = now
             error = next((r.error for r in records if r.name == name), "")
             metrics.snapshots.labels(self.namespace, self.name, "failed").inc()
-            self.event("SnapshotFailed", f"snapshot {name} failed ({error}); retrying", now, warning=True)
+            # One Event per snapshot name: retries every RETRY_EVERY would otherwise flood the namespace.
+            self.event("SnapshotFailed", f"snapshot {name} failed ({error}); retrying", now, warning=True, once=name)
             await snapshots.delete(client, self.namespace, name)
         in_progress = {r.database for r in step.create} | {
             rec.database for rec in records if rec.name in step.in_progress and rec.database
