@@ -208,6 +208,9 @@ def test_missed_backup_is_reported_when_the_window_closes(
             interval=2,
             what="the occurrence to close",
         )
+        assert not db_status(cluster, namespace, "orders").get("lastBackup"), "a failed snapshot is no backup"
+        # The failed attempt is deleted, so the CSI sidecars cannot complete it outside the window.
+        eventually(lambda: snapshots_of(cluster, namespace, "orders") == [], what="the failed attempt deleted")
     assert missed["occurrence"] == start.strftime("%Y%m%dT%H%MZ")
     status = bw_status(cluster, namespace)
     condition = next(c for c in status["conditions"] if c["type"] == "BackupMissed")
@@ -254,3 +257,27 @@ def test_a_cluster_without_the_snapshot_api_gets_a_clear_condition(tmp_path: Pat
 
             found = eventually(not_ready, timeout=60, what="Ready=False")
             assert "snapshot CRDs" in found["message"] and "volumesnapshots" in found["message"]
+
+
+def test_no_snapshot_while_the_database_rolls_out(
+    crds: LocalCluster, snapshot_stack: SnapshotStack, namespace: str, operator: OperatorProcess
+) -> None:
+    cluster = crds
+    apply(cluster, namespace, backed_up("orders"), backup_window())
+    eventually(lambda: ready(cluster, namespace, "orders", "16.4"), timeout=90, what="ready database")
+    # A change the operator does not own: the new pod fits no node until the nodes get the label.
+    key = f"test.maintenance.ops.dev/{namespace}"
+    stuck = json.dumps({"spec": {"template": {"spec": {"nodeSelector": {key: "yes"}}}}})
+    cluster.kubectl("patch", "statefulset", "orders", "-n", namespace, "-p", stuck)
+    eventually(lambda: db_status(cluster, namespace, "orders").get("phase") == "Upgrading", what="rolling out")
+
+    run_now(cluster, namespace)
+    run = eventually(lambda: last_run(cluster, namespace, "Running"), what="the occurrence is open")
+    assert snapshots_of(cluster, namespace, "orders") == [], "no snapshot of a database mid-rollout"
+
+    try:
+        cluster.kubectl("label", "nodes", "--all", f"{key}=yes")  # the pending pod schedules, the rollout ends
+        done = eventually(lambda: last_run(cluster, namespace, "Succeeded"), timeout=90, what="snapshot after rollout")
+        assert done["occurrence"] == run["occurrence"] and done["snapshots"] == 1
+    finally:
+        cluster.kubectl("label", "nodes", "--all", f"{key}-", check=False)

@@ -115,7 +115,7 @@ class BackupRunner(ScheduledWindow):
 
         last_run: dict[str, Any] | None = None
         if finishing and previous_run is not None:
-            last_run = self._finish(previous_run["occurrence"], databases, records, now)
+            last_run = await self._finish(previous_run["occurrence"], databases, records, now)
             if (start := scheduled_start(previous_run["occurrence"])) is not None:
                 handled = max(filter(None, [handled, start]))
         missed: list[str] = []
@@ -235,10 +235,14 @@ class BackupRunner(ScheduledWindow):
         summary = backup_status.run_summary(occ_id, step, closed=False, now=now)
         return summary, retry_at
 
-    def _finish(
+    async def _finish(
         self, occ_id: str, databases: Mapping[str, Mapping[str, Any]], records: list[SnapshotRecord], now: datetime
     ) -> dict[str, Any]:
-        """The occurrence closed: what has no ready snapshot is a missed backup, reported once."""
+        """The occurrence closed: what has no ready snapshot is a missed backup, reported once.
+
+        Its unfinished or failed attempts are deleted: left alone, the CSI sidecars would keep retrying them and
+        take the snapshot outside the window, which is what windows exist to prevent.
+        """
         volumes = [DataVolume(name, data_claim_name(name)) for name in databases]
         step = plan_snapshots(volumes, self.name, occ_id, records, can_start=False)
         summary = backup_status.run_summary(occ_id, step, closed=True, now=now)
@@ -246,6 +250,9 @@ class BackupRunner(ScheduledWindow):
             ready = {r.database for r in records if r.occurrence == occ_id and r.usable}
             lacking = sorted(set(databases) - ready)
             self._report_missed(occ_id, f"no ready snapshot of {', '.join(lacking) or 'any database'}", now)
+        for name in [*step.in_progress, *step.failed]:
+            await snapshots.delete(self.runtime.client, self.namespace, name)
+            self.event("SnapshotAbandoned", f"{name} was not ready when the window closed; deleted", now, once=name)
         return summary
 
     def _report_missed(self, occ_id: str, why: str, now: datetime) -> None:

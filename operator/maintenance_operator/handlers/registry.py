@@ -92,6 +92,7 @@ def _register_workload(registry: kopf.OperatorRegistry, kind: str, plural: str) 
         runtime.wake_windows(w.namespace, [w.labels])
         if database := w.labels.get(names.LABEL_DATABASE):
             runtime.wake_databases(w.namespace, database)
+            runtime.wake_namespace_backups(w.namespace)  # a snapshot may wait for this rollout to finish
         if type == "DELETED":
             self_service.forget(w.uid)
             return

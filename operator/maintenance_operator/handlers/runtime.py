@@ -86,6 +86,11 @@ class Runtime:
             if window.namespace == namespace:
                 window.wake()
 
+    def wake_namespace_backups(self, namespace: str) -> None:
+        for backup in self.backups.values():
+            if backup.namespace == namespace:
+                backup.wake()
+
     def snapshotting_in(self, namespace: str) -> frozenset[tuple[str, str, str]]:
         """Workload keys (StatefulSet, namespace, name) of databases with a snapshot running."""
         return frozenset(("StatefulSet", ns, db) for ns, db, _ in self.snapshotting if ns == namespace)
