@@ -12,18 +12,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
-from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.windows import BackupWindowSpec
 from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.kube import snapshots, status
 from maintenance_operator.kube.client import ApiError
-from maintenance_operator.planning import backup_status, selectors, window_status
+from maintenance_operator.planning import backup_status, window_status
 from maintenance_operator.planning.backups import (
     DataVolume,
     SnapshotRecord,
@@ -60,7 +57,6 @@ class BackupRunner(ScheduledWindow):
 
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
         super().__init__(runtime, body)
-        self._selector: Mapping[str, Any] = {}
         self._retried: dict[str, datetime] = {}
         self._recorded: set[str] = set()  # snapshots already written to their database's status
         self._checked_class: tuple[int | None, str | None] | None = None
@@ -70,9 +66,6 @@ class BackupRunner(ScheduledWindow):
     async def stop(self) -> None:
         await super().stop()
         self._release(set())
-
-    def selects(self, labels: Mapping[str, str]) -> bool:
-        return selectors.matches(self._selector, labels)
 
     def wake_for_snapshots(self) -> None:
         self._retention_due = True
@@ -151,21 +144,15 @@ class BackupRunner(ScheduledWindow):
         self, generation: int | None, now: datetime
     ) -> tuple[BackupWindowSpec, sched.WindowSchedule] | None:
         """The spec and its schedule, or None after reporting precisely what is wrong."""
-        spec_body = self.body.get("spec") or {}
-        try:
-            spec = BackupWindowSpec.model_validate(spec_body)
-            ws = spec.window_schedule()
-            problem = selectors.selector_problem(spec_body.get("selector") or {})
-            if problem:
-                raise sched.ScheduleError((sched.Problem("selector", problem),))
-        except (ValidationError, sched.ScheduleError) as err:
-            await self._invalid(describe_errors(err) if isinstance(err, ValidationError) else str(err), generation, now)
+        parsed = self.parse_spec(BackupWindowSpec)
+        if isinstance(parsed, str):
+            await self._invalid(parsed, generation, now)
             return None
+        spec, ws = parsed
         if problem := await self._class_problem(spec.volume_snapshot_class_name, generation):
             await self._invalid(problem, generation, now)
             return None
         self._invalid_generation = None
-        self._selector = spec.selector.wire()
         return spec, ws
 
     def _missed_while_down(

@@ -3,18 +3,48 @@ new work may start in it. One implementation, so both kinds open, close and run 
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
+from maintenance_operator.api.base import describe_errors
+from maintenance_operator.api.windows import WindowSpec
+from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.kube import status
-from maintenance_operator.planning import restarts, window_status
+from maintenance_operator.planning import restarts, selectors, window_status
 from maintenance_operator.planning.times import format_time, parse_time
+
+SpecT = TypeVar("SpecT", bound=WindowSpec)
 
 
 class ScheduledWindow(TaskLoop):
     kind: str
+
+    def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
+        super().__init__(runtime, body)
+        self._selector: Mapping[str, Any] = {}
+
+    def selects(self, labels: Mapping[str, str]) -> bool:
+        return selectors.matches(self._selector, labels)
+
+    def parse_spec(self, model: type[SpecT]) -> tuple[SpecT, sched.WindowSchedule] | str:
+        """The spec and its schedule (and the selector taken into use), or the precise message of what is wrong."""
+        spec_body = self.body.get("spec") or {}
+        try:
+            spec = model.model_validate(spec_body)
+            ws = spec.window_schedule()
+            problem = selectors.selector_problem(spec_body.get("selector") or {})
+            if problem:
+                raise sched.ScheduleError((sched.Problem("selector", problem),))
+        except ValidationError as err:
+            return describe_errors(err)
+        except sched.ScheduleError as err:
+            return str(err)
+        self._selector = spec.selector.wire()
+        return spec, ws
 
     async def current_occurrence(self, ws: sched.WindowSchedule, now: datetime) -> dict[str, Any] | None:
         """The open occurrence: an ad-hoc (run-now) one if active, else the scheduled one."""

@@ -44,6 +44,7 @@ class TaskLoop(ABC):
         self.body: Mapping[str, Any] = body
         self._status: dict[str, Any] = dict(body.get("status") or {})
         self._written_rv = 0
+        self._last_status_write = 0.0
         self._wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -89,12 +90,20 @@ class TaskLoop(ABC):
             )
         )
 
-    async def write_status(self, new: dict[str, Any]) -> None:
-        """Patch only what differs from the status we know (nothing when equal: idle resources cost no writes)."""
+    async def write_status(self, new: dict[str, Any], *, min_interval: float = 0.0) -> None:
+        """Patch only what differs from the status we know (nothing when equal: idle resources cost no writes).
+
+        With `min_interval`, a change is dropped if the last write was more recent (a busy occurrence writes its
+        progress at most that often; the next pass writes the then-current status).
+        """
         patch = status.merge_patch(self._status, new)
         if not patch:
             return
+        loop_now = asyncio.get_running_loop().time()
+        if min_interval and loop_now - self._last_status_write < min_interval:
+            return
         written = await status.patch_status(self.runtime.client, self.kind, self.namespace, self.name, patch)
+        self._last_status_write = loop_now
         self.written(written, new)
 
     def written(self, obj: Mapping[str, Any], fallback: Mapping[str, Any]) -> None:

@@ -12,16 +12,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
-from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.windows import MaintenanceWindowSpec
 from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
-from maintenance_operator.kube import events, status, workloads
+from maintenance_operator.kube import events, workloads
 from maintenance_operator.kube.client import ApiError
 from maintenance_operator.kube.webhook import post_notice
 from maintenance_operator.planning import notices, restarts, selectors, window_status
@@ -38,41 +35,29 @@ class WindowRunner(ScheduledWindow):
 
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
         super().__init__(runtime, body)
-        self._selector: Mapping[str, Any] = {}
         self.next_start: datetime | None = None  # of the occurrence that would handle a target now
         self._started: dict[tuple[str, str, str], Workload] = {}  # restarts sent, not yet seen in the index
         self._patch_failed: dict[tuple[str, str, str], Workload] = {}
         self._reported: set[tuple[str, str, str, str]] = set()
         self._occurrence_id: str | None = None
-        self._last_status_write = 0.0
         self._invalid_generation: int | None = None
 
     async def stop(self) -> None:
         await super().stop()
         metrics.forget_window(self.namespace, self.name)
 
-    def selects(self, labels: Mapping[str, str]) -> bool:
-        return selectors.matches(self._selector, labels)
-
     # -- the pass ------------------------------------------------------------------------------------------
     async def _pass(self) -> datetime | None:
         """One reconcile pass; returns when the next pass is due at the latest (None: only on a change)."""
         now = self.runtime.clock()
-        body = self.body
-        generation = body["metadata"].get("generation")
-        try:
-            spec = MaintenanceWindowSpec.model_validate(body.get("spec") or {})
-            ws = spec.window_schedule()
-            problem = selectors.selector_problem(body.get("spec", {}).get("selector") or {})
-            if problem:
-                raise sched.ScheduleError((sched.Problem("selector", problem),))
-        except (ValidationError, sched.ScheduleError) as err:
-            message = describe_errors(err) if isinstance(err, ValidationError) else str(err)
-            await self._invalid(message, generation, now)
+        generation = self.body["metadata"].get("generation")
+        parsed = self.parse_spec(MaintenanceWindowSpec)
+        if isinstance(parsed, str):
+            await self._invalid(parsed, generation, now)
             return None
+        spec, ws = parsed
         self._invalid_generation = None
         metrics.invalid_windows.labels(self.namespace, self.name).set(0)
-        self._selector = spec.selector.wire()
 
         current = await self.current_occurrence(ws, now)
         state = sched.window_state(ws, now)
@@ -115,7 +100,7 @@ class WindowRunner(ScheduledWindow):
         )
         self._export(upcoming, current, step)
         busy = bool(step.in_flight or step.start)
-        await self._write_status(new_status, throttle=busy)
+        await self.write_status(new_status, min_interval=STATUS_MIN_INTERVAL if busy else 0.0)
 
         candidates = [state.next_change, step.next_deadline, notice_at]
         if current is not None:
@@ -303,7 +288,7 @@ class WindowRunner(ScheduledWindow):
             now=now,
             last_run=None,
         )
-        await self._write_status(new_status, throttle=False)
+        await self.write_status(new_status)
         if self._invalid_generation != generation:
             self._invalid_generation = generation
             self.runtime.spawn(
@@ -317,17 +302,6 @@ class WindowRunner(ScheduledWindow):
                     key=f"invalid{self.uid}{generation}",
                 )
             )
-
-    async def _write_status(self, new: dict[str, Any], *, throttle: bool) -> None:
-        patch = status.merge_patch(self._status, new)
-        if not patch:
-            return
-        loop_now = asyncio.get_running_loop().time()
-        if throttle and loop_now - self._last_status_write < STATUS_MIN_INTERVAL:
-            return
-        written = await status.patch_status(self.runtime.client, self.kind, self.namespace, self.name, patch)
-        self._last_status_write = loop_now
-        self.written(written, new)
 
     def _export(self, upcoming: list[sched.Occurrence], current: Mapping[str, Any] | None, step: restarts.Step) -> None:
         if upcoming:
