@@ -61,7 +61,6 @@ class BackupRunner(ScheduledWindow):
         self._recorded: set[str] = set()  # snapshots already written to their database's status
         self._checked_class: tuple[int | None, str | None] | None = None
         self._retention_due = True
-        self._invalid_generation: int | None = None
 
     async def stop(self) -> None:
         await super().stop()
@@ -152,7 +151,6 @@ class BackupRunner(ScheduledWindow):
         if problem := await self._class_problem(spec.volume_snapshot_class_name, generation):
             await self._invalid(problem, generation, now)
             return None
-        self._invalid_generation = None
         return spec, ws
 
     def _missed_while_down(
@@ -325,6 +323,4 @@ class BackupRunner(ScheduledWindow):
             now=now,
         )
         await self.write_status(new_status)
-        if self._invalid_generation != generation:
-            self._invalid_generation = generation
-            self.event("InvalidSpec", message, now, warning=True, once=f"invalid{generation}")
+        self.event("InvalidSpec", message, now, warning=True, once=f"invalid{generation}")

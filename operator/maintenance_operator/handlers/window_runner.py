@@ -40,7 +40,6 @@ class WindowRunner(ScheduledWindow):
         self._patch_failed: dict[tuple[str, str, str], Workload] = {}
         self._reported: set[tuple[str, str, str, str]] = set()
         self._occurrence_id: str | None = None
-        self._invalid_generation: int | None = None
 
     async def stop(self) -> None:
         await super().stop()
@@ -56,7 +55,6 @@ class WindowRunner(ScheduledWindow):
             await self._invalid(parsed, generation, now)
             return None
         spec, ws = parsed
-        self._invalid_generation = None
         metrics.invalid_windows.labels(self.namespace, self.name).set(0)
 
         current = await self.current_occurrence(ws, now)
@@ -289,19 +287,7 @@ class WindowRunner(ScheduledWindow):
             last_run=None,
         )
         await self.write_status(new_status)
-        if self._invalid_generation != generation:
-            self._invalid_generation = generation
-            self.runtime.spawn(
-                events.emit(
-                    self.runtime.client,
-                    self.involved,
-                    "InvalidSpec",
-                    message,
-                    now,
-                    warning=True,
-                    key=f"invalid{self.uid}{generation}",
-                )
-            )
+        self.event("InvalidSpec", message, now, warning=True, once=f"invalid{generation}")
 
     def _export(self, upcoming: list[sched.Occurrence], current: Mapping[str, Any] | None, step: restarts.Step) -> None:
         if upcoming:
