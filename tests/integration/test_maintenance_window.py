@@ -189,7 +189,8 @@ def test_notice_once_per_target_and_occurrence(crds: LocalCluster, namespace: st
     apply(cluster, namespace, window("weekly", SELECT, noticeBefore="8d", timeZone="Europe/Berlin"))
     single = eventually(lambda: events_for(cluster, namespace, "single", "MaintenanceScheduled"), what="notice")
     pair = eventually(lambda: events_for(cluster, namespace, "pair", "MaintenanceScheduled"), what="notice")
-    occurrence = status_of(cluster, namespace, "weekly")["nextOccurrences"][0]
+    # Notices go out before the pass writes the window's status.
+    occurrence = eventually(lambda: status_of(cluster, namespace, "weekly").get("nextOccurrences"), what="status")[0]
     message = single[0]["message"]
     assert "security" in message and occurrence["id"] in message and "Europe/Berlin" in message
     assert "Downtime expected" in message and "kubectl maintenance restart deployment/single" in message
@@ -201,8 +202,10 @@ def test_notice_once_per_target_and_occurrence(crds: LocalCluster, namespace: st
 
     operator.stop()
     operator.start()
-    # A pass has run when the status is rewritten after the restart; no second notice appears.
-    eventually(lambda: "maintenance_notices_total" in operator.metrics(), what="metrics")
+    # The new process exports the window's next start after its notice step: then a pass has run, and no second
+    # notice appears.
+    series = f'maintenance_window_next_start_timestamp_seconds{{namespace="{namespace}",window="weekly"}}'
+    eventually(lambda: series in operator.metrics(), what="a pass after the restart")
     assert len(events_for(cluster, namespace, "single", "MaintenanceScheduled")) == 1
     assert single[0]["count"] == 1
 
