@@ -110,7 +110,7 @@ def test_failed_snapshots_are_retried_in_the_window_and_never_count(
         )
         assert failed[0]["type"] == "Warning" and "injected failure" in failed[0]["message"]
         assert not db_status(cluster, namespace, "orders").get("lastBackup"), "a failed snapshot is no backup"
-        assert (bw_status(cluster, namespace).get("lastRun") or {}).get("result") == "Running"
+        assert eventually(lambda: last_run(cluster, namespace, "Running"), what="still running")
     done = eventually(lambda: last_run(cluster, namespace, "Succeeded"), timeout=120, what="retried successfully")
     assert done["snapshots"] == 1
     snaps = snapshots_of(cluster, namespace, "orders")

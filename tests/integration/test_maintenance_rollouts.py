@@ -164,8 +164,8 @@ def test_scheduled_occurrence_opens_at_the_minute_boundary(
     restarted_at = datetime.fromisoformat(template["kubectl.kubernetes.io/restartedAt"].replace("Z", "+00:00"))
     assert restarted_at >= start, "nothing restarts before the window opens"
     assert template["maintenance.ops.dev/occurrence"] == expected_id
-    completed = events_for(cluster, namespace, "web", "MaintenanceCompleted")
-    assert completed and expected_id in completed[0]["message"]
+    completed = eventually(lambda: events_for(cluster, namespace, "web", "MaintenanceCompleted"), what="event")
+    assert expected_id in completed[0]["message"]
     metrics = operator.metrics()
     assert f'maintenance_window_open{{namespace="{namespace}",window="soon"}} 1.0' in metrics
     assert "maintenance_restart_duration_seconds_count" in metrics

@@ -127,7 +127,8 @@ def test_run_now_restarts_only_pending_targets_with_concurrency(
         assert template["maintenance.ops.dev/occurrence"] == occurrence
         assert "kubectl.kubernetes.io/restartedAt" in template
         assert revisions(cluster, namespace, name) == 2
-        assert events_for(cluster, namespace, name, "MaintenanceCompleted")
+        # Events are posted beside the status writes, not before them.
+        eventually(lambda n=name: events_for(cluster, namespace, n, "MaintenanceCompleted"), what="event")  # type: ignore[misc]
     sts = get(cluster, namespace, "statefulset/cache")["spec"]["template"]["metadata"]["annotations"]
     assert sts["maintenance.ops.dev/occurrence"] == occurrence
     assert revisions(cluster, namespace, "calm") == 1, "no pending maintenance: not restarted"
@@ -195,8 +196,9 @@ def test_notice_once_per_target_and_occurrence(crds: LocalCluster, namespace: st
     assert "security" in message and occurrence["id"] in message and "Europe/Berlin" in message
     assert "Downtime expected" in message and "kubectl maintenance restart deployment/single" in message
     assert "Downtime expected" not in pair[0]["message"]
-    on_window = events_for(cluster, namespace, "weekly", "MaintenanceScheduled")
-    assert len(on_window) == 2
+    eventually(
+        lambda: len(events_for(cluster, namespace, "weekly", "MaintenanceScheduled")) == 2, what="two on the window"
+    )
     annotations = get(cluster, namespace, "deployment/single")["metadata"]["annotations"]
     assert annotations["maintenance.ops.dev/notice-sent"] == occurrence["id"]
 
@@ -245,4 +247,6 @@ def test_invalid_spec_is_reported_and_other_windows_keep_working(
     assert eventually(lambda: ready("good"), what="good window")["status"] == "True"
     warning = eventually(lambda: events_for(cluster, namespace, "zone", "InvalidSpec"), what="warning event")
     assert warning[0]["type"] == "Warning"
-    assert "maintenance_window_invalid" in operator.metrics()
+    series = f'maintenance_window_invalid{{namespace="{namespace}",window="%s"}} %s'
+    eventually(lambda: series % ("zone", "1.0") in operator.metrics(), what="invalid gauge")
+    assert series % ("good", "0.0") in operator.metrics()
