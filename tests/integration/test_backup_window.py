@@ -12,7 +12,7 @@ from tests.cluster.snapshots import component_stopped
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
 from tests.integration.test_managed_database import database, db_status, ready
-from tests.integration.workloads import apply, events_for, get, window
+from tests.integration.workloads import apply, events_for, get, starting_soon, window
 
 pytestmark = pytest.mark.integration
 
@@ -198,10 +198,9 @@ def test_missed_backup_is_reported_when_the_window_closes(
     cluster = crds
     apply(cluster, namespace, backed_up("orders"))
     eventually(lambda: ready(cluster, namespace, "orders", "16.4"), timeout=90, what="ready database")
-    now = datetime.now(UTC)
-    start = (now + timedelta(seconds=75 if now.second >= 45 else 60)).replace(second=0, microsecond=0)
+    start, soon = starting_soon()
     with snapshot_stack.failing_snapshots():
-        apply(cluster, namespace, backup_window(schedule=f"{start.minute} {start.hour} * * *", duration="5m"))
+        apply(cluster, namespace, backup_window(**soon))
         missed = eventually(
             lambda: last_run(cluster, namespace, "Missed") or last_run(cluster, namespace, "Failed"),
             timeout=480,
@@ -219,6 +218,36 @@ def test_missed_backup_is_reported_when_the_window_closes(
     assert warning[0]["type"] == "Warning" and "orders" in warning[0]["message"]
     assert f'maintenance_backup_missed_total{{namespace="{namespace}",window="daily"}} 1.0' in operator.metrics()
     assert not db_status(cluster, namespace, "orders").get("lastBackup")
+
+
+def test_an_occurrence_that_passed_while_the_operator_was_down_is_reported_missed(
+    crds: LocalCluster, snapshot_stack: SnapshotStack, namespace: str, operator: OperatorProcess
+) -> None:
+    """A real scheduled occurrence (next minute boundary, 5 minutes) that opens and closes with the operator stopped."""
+    cluster = crds
+    apply(cluster, namespace, backed_up("orders"))
+    eventually(lambda: ready(cluster, namespace, "orders", "16.4"), timeout=90, what="ready database")
+    start, soon = starting_soon()
+    expected_id = start.strftime("%Y%m%dT%H%MZ")
+    apply(cluster, namespace, backup_window(**soon))
+    first = eventually(lambda: bw_status(cluster, namespace).get("nextOccurrences"), what="status")
+    assert first[0]["id"] == expected_id
+    operator.stop()
+    end = start + timedelta(minutes=5)
+    eventually(lambda: datetime.now(UTC) > end, timeout=480, interval=2, what="the occurrence to close")
+    operator.start()
+
+    run = eventually(lambda: last_run(cluster, namespace, "Missed"), what="the missed occurrence reported")
+    assert run["occurrence"] == expected_id and run["snapshots"] == 0 and run["failed"] == 1
+    status = bw_status(cluster, namespace)
+    assert status["missedOccurrences"] == [expected_id]
+    assert status["handledThrough"] == start.strftime("%Y-%m-%dT%H:%M:%SZ"), "never reported twice"
+    condition = next(c for c in status["conditions"] if c["type"] == "BackupMissed")
+    assert condition["status"] == "True" and expected_id in condition["message"]
+    warning = eventually(lambda: events_for(cluster, namespace, "daily", "BackupMissed"), what="warning")
+    assert "operator was not running" in warning[0]["message"]
+    assert f'maintenance_backup_missed_total{{namespace="{namespace}",window="daily"}} 1.0' in operator.metrics()
+    assert snapshots_of(cluster, namespace, "orders") == [], "no backup taken late, outside the window"
 
 
 def test_invalid_backup_windows_are_reported(

@@ -1,7 +1,7 @@
 """MaintenanceWindow occurrences: crashes, failed rollouts, paused targets, policy Always, cron boundaries."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -10,7 +10,16 @@ from tests.cluster.cluster import LocalCluster
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
 from tests.integration.test_maintenance_window import SELECT, WEB, announce, run_now, status_of
-from tests.integration.workloads import apply, deployment, events_for, get, revisions, wait_rolled_out, window
+from tests.integration.workloads import (
+    apply,
+    deployment,
+    events_for,
+    get,
+    revisions,
+    starting_soon,
+    wait_rolled_out,
+    window,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -150,10 +159,8 @@ def test_scheduled_occurrence_opens_at_the_minute_boundary(
     apply(cluster, namespace, deployment("web", WEB, replicas=1))
     wait_rolled_out(cluster, namespace, "deployment/web")
     announce(cluster, namespace, "deployment/web")
-    now = datetime.now(UTC)
-    # The next minute boundary far enough ahead for the window to be applied and its status written first.
-    start = (now + timedelta(seconds=75 if now.second >= 45 else 60)).replace(second=0, microsecond=0)
-    apply(cluster, namespace, window("soon", SELECT, schedule=f"{start.minute} {start.hour} * * *", duration="5m"))
+    start, soon = starting_soon()
+    apply(cluster, namespace, window("soon", SELECT, **soon))
     expected_id = start.strftime("%Y%m%dT%H%MZ")
     first = eventually(lambda: status_of(cluster, namespace, "soon").get("nextOccurrences"), what="status")
     assert first[0]["id"] == expected_id

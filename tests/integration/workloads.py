@@ -1,6 +1,7 @@
 """Manifests and probes for the workloads integration tests create."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.cluster.cluster import LocalCluster
@@ -47,6 +48,14 @@ def statefulset(
             },
         },
     }
+
+
+def starting_soon() -> tuple[datetime, dict[str, str]]:
+    """The next minute boundary far enough ahead for a window to be applied and its status written first, and the
+    spec fields of a daily 5-minute window starting there (the shortest a window may be)."""
+    now = datetime.now(UTC)
+    start = (now + timedelta(seconds=75 if now.second >= 45 else 60)).replace(second=0, microsecond=0)
+    return start, {"schedule": f"{start.minute} {start.hour} * * *", "duration": "5m"}
 
 
 def window(name: str, selector: dict[str, Any], **spec: Any) -> dict[str, Any]:

@@ -114,6 +114,8 @@ class BackupRunner(ScheduledWindow):
         if catch_up_due and handled is not None and latest is not None:
             missed = self._missed_while_down(ws, handled, records, now)
             handled = max(handled, latest.start)
+            if missed:  # newer than a run finished above; a current occurrence's run replaces it below
+                last_run = backup_status.missed_summary(missed[-1], len(databases), now)
 
         wake_at: list[datetime | None] = [state.next_change]
         if current is not None:

@@ -45,6 +45,17 @@ def run_summary(occurrence_id: str, step: BackupStep, *, closed: bool, now: date
     return summary
 
 
+def missed_summary(occurrence_id: str, databases: int, now: datetime) -> dict[str, Any]:
+    """An occurrence that closed while the operator was down: it reads as the last run, so the condition fires."""
+    return {
+        "occurrence": occurrence_id,
+        "result": "Missed",
+        "snapshots": 0,
+        "failed": databases,
+        "finished": format_time(now),
+    }
+
+
 def backup_status(
     *,
     previous: Mapping[str, Any],

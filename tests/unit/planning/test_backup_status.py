@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from maintenance_operator.planning.backup_status import backup_status, run_result, run_summary
+from maintenance_operator.planning.backup_status import backup_status, missed_summary, run_result, run_summary
 from maintenance_operator.planning.backups import BackupStep, DataVolume, SnapshotRequest, Wait
 
 NOW = datetime(2026, 11, 25, 13, 30, tzinfo=UTC)
@@ -69,6 +69,34 @@ def test_missed_occurrences_accumulate_once_and_raise_the_condition() -> None:
     assert out["handledThrough"] == "2026-11-25T13:30:00Z"
     missed = next(c for c in out["conditions"] if c["type"] == "BackupMissed")
     assert (missed["status"], missed["reason"]) == ("True", "Missed")
+
+
+def test_an_occurrence_missed_while_down_becomes_the_last_run_and_raises_the_condition() -> None:
+    previous = {
+        "lastRun": {"occurrence": "20261124T1300Z", "result": "Succeeded", "snapshots": 2, "failed": 0},
+        "conditions": [],
+    }
+    out = backup_status(
+        previous=previous,
+        generation=1,
+        upcoming=[],
+        current=None,
+        last_run=missed_summary("20261125T1300Z", 2, NOW),
+        handled_through=NOW,
+        missed=["20261125T1300Z"],
+        problem=None,
+        now=NOW,
+    )
+    assert out["lastRun"] == {
+        "occurrence": "20261125T1300Z",
+        "result": "Missed",
+        "snapshots": 0,
+        "failed": 2,
+        "finished": "2026-11-25T13:30:00Z",
+    }
+    missed = next(c for c in out["conditions"] if c["type"] == "BackupMissed")
+    assert (missed["status"], missed["reason"]) == ("True", "Missed")
+    assert "20261125T1300Z" in missed["message"]
 
 
 def test_an_invalid_spec_replaces_the_schedule() -> None:
