@@ -42,7 +42,6 @@ def build_registry(creds: Credentials) -> kopf.OperatorRegistry:
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.posting.enabled = False  # our own Events carry precise reasons
         settings.peering.standalone = True
-        settings.batching.batch_window = 0.05
         settings.watching.server_timeout = 300
 
     for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets")):
