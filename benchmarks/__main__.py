@@ -8,12 +8,15 @@
 - idle: I windows, nothing pending: API writes per minute by the operator (target 0).
 - backups: D ManagedDatabases selected by one BackupWindow opening at a minute boundary: latency from the
   window start to each VolumeSnapshot seen by a watcher (p50, p99) and to all ready, API requests, RSS.
+- memory: 5,000 Deployments and 1,000 StatefulSets (a tenth of each with a pod and pending maintenance) under one
+  window: operator RSS when idle, after watching them being created, and after a restart that lists them.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ from benchmarks.harness import (
     apply_in_chunks,
     by_verb,
     create_deployments,
+    current_rss_mib,
     delta,
     operator_requests,
     peak_rss_mib,
@@ -39,7 +43,7 @@ from benchmarks.harness import (
 )
 from tests.cluster.cluster import LocalCluster
 from tests.integration.operator_process import OperatorProcess
-from tests.integration.workloads import deployment, window
+from tests.integration.workloads import deployment, statefulset, window
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -246,19 +250,84 @@ def bench_backups(cluster: LocalCluster, work: Path, count: int) -> None:
     print(f"  operator peak RSS: {rss:.0f} MiB", flush=True)
 
 
+def _pending_seen(operator: OperatorProcess, ns: str, window_name: str) -> int:
+    """Targets the operator counts as pending for the window, summed over why they wait (from its /metrics)."""
+    series = re.findall(
+        rf'^maintenance_pending_targets\{{namespace="{ns}",reason="[^"]*",window="{window_name}"\}} ([0-9.e+]+)$',
+        operator.metrics(),
+        re.MULTILINE,
+    )
+    return sum(int(float(v)) for v in series)
+
+
+def bench_memory(cluster: LocalCluster, work: Path, deployments: int, statefulsets: int) -> None:
+    ns = "bench-memory"
+    cluster.create_namespace(ns)
+    labels = {"tier": "memory"}
+    busy_d, busy_s = deployments // 10, statefulsets // 10
+    pending = busy_d + busy_s
+    objects = [
+        deployment(f"d-{i:05d}", {**labels, "busy": str(i < busy_d).lower()}, replicas=int(i < busy_d))
+        for i in range(deployments)
+    ]
+    objects += [
+        statefulset(f"s-{i:04d}", {**labels, "busy": str(i < busy_s).lower()}, replicas=int(i < busy_s))
+        for i in range(statefulsets)
+    ]
+
+    def settle(operator: OperatorProcess, what: str) -> None:
+        poll(lambda: _pending_seen(operator, ns, "memory") == pending, 900, what, interval=2.0)
+        end = time.monotonic() + 30  # let the watch backlog drain before reading RSS
+        poll(lambda: time.monotonic() >= end, 40, "30 s of quiet", interval=1.0)
+
+    with OperatorProcess(cluster, [ns], work / "memory-operator.log") as operator:
+        apply_in_chunks(cluster, ns, [window("memory", {"matchLabels": labels})])
+        poll(lambda: window_status(cluster, ns, "memory").get("nextOccurrences"), 60, "window status")
+        idle = current_rss_mib(operator)
+        started = time.monotonic()
+        apply_in_chunks(cluster, ns, objects)
+        print(
+            f"  setup: {deployments} Deployments, {statefulsets} StatefulSets applied in "
+            f"{time.monotonic() - started:.0f} s",
+            flush=True,
+        )
+        wait_all_available(cluster, ns, busy_d, selector="busy=true")
+
+        def sts_ready() -> bool:
+            items = cluster.kubectl_json("get", "statefulsets", "-n", ns, "-l", "busy=true")["items"]
+            return sum(1 for i in items if (i.get("status") or {}).get("readyReplicas") == 1) >= busy_s
+
+        poll(sts_ready, 900, f"{busy_s} StatefulSets ready", interval=2.0)
+        announce_all(cluster, ns, kinds="deployments,statefulsets", selector="busy=true")
+        settle(operator, f"{pending} pending targets in the operator")
+        watched, watched_peak = current_rss_mib(operator), peak_rss_mib(operator)
+    with OperatorProcess(cluster, [ns], work / "memory-restart-operator.log") as operator:
+        settle(operator, f"{pending} pending targets after a restart")
+        listed, listed_peak = current_rss_mib(operator), peak_rss_mib(operator)
+    print(f"  operator RSS idle: {idle:.0f} MiB")
+    print(f"  after watching them being created: {watched:.0f} MiB (peak {watched_peak:.0f} MiB)")
+    print(
+        f"  after a restart that lists them: {listed:.0f} MiB (peak {listed_peak:.0f} MiB); target < 150 MiB",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--only", choices=("restarts", "boundary", "idle", "backups"), action="append")
+    parser.add_argument("--only", choices=("restarts", "boundary", "idle", "backups", "memory"), action="append")
     parser.add_argument("--databases", type=int, default=200)
     parser.add_argument("--deployments", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--windows", type=int, default=50)
     parser.add_argument("--idle-windows", type=int, default=100)
     parser.add_argument("--idle-seconds", type=float, default=60)
+    parser.add_argument("--watched-deployments", type=int, default=5000)
+    parser.add_argument("--watched-statefulsets", type=int, default=1000)
     args = parser.parse_args(argv)
-    chosen = args.only or ["restarts", "boundary", "idle", "backups"]
+    chosen = args.only or ["restarts", "boundary", "idle", "backups", "memory"]
     pods = (args.deployments if "restarts" in chosen else 0) + args.windows + args.concurrency + 20
     pods += args.databases if "backups" in chosen else 0
+    pods += (args.watched_deployments + args.watched_statefulsets) // 10 if "memory" in chosen else 0
     nodes = max(3, math.ceil(pods / 100))
     with tempfile.TemporaryDirectory(prefix="mo-bench-") as tmp, LocalCluster(nodes=nodes) as cluster:
         work = Path(tmp)
@@ -276,6 +345,11 @@ def main(argv: list[str] | None = None) -> int:
         if "backups" in chosen:
             print(f"[backups] {args.databases} databases, one BackupWindow", flush=True)
             bench_backups(cluster, work, args.databases)
+        if "memory" in chosen:
+            print(
+                f"[memory] {args.watched_deployments} Deployments, {args.watched_statefulsets} StatefulSets", flush=True
+            )
+            bench_memory(cluster, work, args.watched_deployments, args.watched_statefulsets)
     return 0
 
 

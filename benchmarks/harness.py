@@ -33,11 +33,15 @@ def create_deployments(cluster: LocalCluster, namespace: str, names: Iterable[st
     apply_in_chunks(cluster, namespace, [deployment(n, labels, replicas=1) for n in names])
 
 
-def wait_all_available(cluster: LocalCluster, namespace: str, count: int, timeout: float = 900) -> None:
-    """Every Deployment of the namespace has its current template fully rolled out."""
+def wait_all_available(
+    cluster: LocalCluster, namespace: str, count: int, timeout: float = 900, selector: str = ""
+) -> None:
+    """Every Deployment of the namespace (or of the label selector) has its current template fully rolled out."""
 
     def done() -> int:
-        items = cluster.kubectl_json("get", "deployments", "-n", namespace)["items"]
+        items = cluster.kubectl_json("get", "deployments", "-n", namespace, *(["-l", selector] if selector else []))[
+            "items"
+        ]
         return sum(
             1
             for d in items
@@ -50,13 +54,16 @@ def wait_all_available(cluster: LocalCluster, namespace: str, count: int, timeou
     poll(lambda: done() >= count, timeout, f"{count} Deployments available in {namespace}", interval=2.0)
 
 
-def announce_all(cluster: LocalCluster, namespace: str, reason: str = "benchmark") -> None:
+def announce_all(
+    cluster: LocalCluster, namespace: str, reason: str = "benchmark", kinds: str = "deployments", selector: str = ""
+) -> None:
+    """Announce maintenance on every workload of `kinds` (or those matching `selector`), required since now."""
     since_at = datetime.now(UTC) + timedelta(seconds=1)
     since = iso(since_at)
     cluster.kubectl(
         "annotate",
-        "deployments",
-        "--all",
+        kinds,
+        *(["-l", selector] if selector else ["--all"]),
         "--overwrite",
         "-n",
         namespace,
@@ -100,9 +107,18 @@ def operator_requests(operator: OperatorProcess) -> Counter[str]:
 
 
 def peak_rss_mib(operator: OperatorProcess) -> float:
+    return _status_mib(operator, "VmHWM")
+
+
+def current_rss_mib(operator: OperatorProcess) -> float:
+    return _status_mib(operator, "VmRSS")
+
+
+def _status_mib(operator: OperatorProcess, field: str) -> float:
+    """A memory figure of the operator process from /proc (VmHWM: peak RSS, VmRSS: now)."""
     assert operator.proc is not None
     status = open(f"/proc/{operator.proc.pid}/status").read()  # noqa: SIM115 - /proc, read at once
-    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
     return int(match.group(1)) / 1024 if match else float("nan")
 
 
