@@ -4,16 +4,27 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import secrets
+import socket
 import sys
 from collections.abc import Sequence
 
 import kopf
 from prometheus_client import start_http_server
 
+from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers import runtime as rt
+from maintenance_operator.handlers.cache_events import CacheEvents
+from maintenance_operator.handlers.leader_election import LeaderElection
 from maintenance_operator.handlers.registry import build_registry
+from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
 from maintenance_operator.kube.credentials import load_credentials
+from maintenance_operator.kube.informer import cancel
+from maintenance_operator.planning.leases import Timing
+
+log = logging.getLogger("maintenance_operator")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +54,56 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--liveness", default=None, metavar="URL", help="serve kopf's liveness probe, e.g. http://0.0.0.0:8081/healthz"
     )
+    election = parser.add_argument_group(
+        "leader election",
+        "Every replica keeps a warm cache; only the holder of a coordination.k8s.io/v1 Lease acts and writes. On "
+        "by default, so that two replicas (or the overlap of a rolling update) never both act.",
+    )
+    election.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="take part in leader election (default on; --no-leader-elect acts at once, for exactly one replica)",
+    )
+    election.add_argument(
+        "--leader-election-namespace",
+        default=None,
+        metavar="NS",
+        help="namespace of the Lease (default: the ServiceAccount's namespace in a Pod, else the kubeconfig "
+        "context's, else default)",
+    )
+    election.add_argument(
+        "--leader-election-name", default="maintenance-operator", metavar="NAME", help="name of the Lease"
+    )
+    election.add_argument(
+        "--leader-election-id",
+        default=None,
+        metavar="ID",
+        help="this replica's identity in the Lease (default: $POD_NAME or the host name, with a random suffix)",
+    )
+    election.add_argument("--lease-duration", type=float, default=15.0, metavar="S", help="seconds (default 15)")
+    election.add_argument(
+        "--renew-deadline",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds a leader may act after its last renewal before it stops and exits (default 10)",
+    )
+    election.add_argument(
+        "--retry-period", type=float, default=2.0, metavar="S", help="seconds between renewals and tries (default 2)"
+    )
+    parser.add_argument(
+        "--cache-page-size",
+        type=int,
+        default=500,
+        metavar="N",
+        help="objects per page of the workload cache's LISTs (default 500)",
+    )
     return parser
+
+
+def default_identity() -> str:
+    return f"{os.environ.get('POD_NAME') or socket.gethostname()}_{secrets.token_hex(4)}"
 
 
 class _JsonFormatter(logging.Formatter):
@@ -73,18 +133,67 @@ def configure_logging(fmt: str, verbose: bool) -> None:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace) -> int:
+    """Run until stopped; 1 when leadership was lost (the process must restart as a standby), else 0."""
+    timing = Timing(args.lease_duration, args.renew_deadline, args.retry_period)
+    if args.leader_elect and (problem := timing.problem()):
+        raise SystemExit(f"maintenance-operator: {problem}")
     creds = load_credentials(args.kubeconfig, args.context)
-    client = KubeClient(creds)
-    rt.install(rt.Runtime(client=client))
-    registry = build_registry(creds)
-    await kopf.operator(
-        registry=registry,
-        standalone=True,
-        clusterwide=not args.namespace,
-        namespaces=args.namespace or (),
-        liveness_endpoint=args.liveness,
-    )
+    identity = args.leader_election_id or default_identity()
+    client = KubeClient(creds, user_agent=f"maintenance-operator ({identity})")
+    cache = ClusterCache(client, args.namespace, page_size=args.cache_page_size)
+    runtime = rt.Runtime(client=client, cache=cache)
+    rt.install(runtime)
+    cache_events = CacheEvents(runtime)
+    cache_events.subscribe()
+    stop = asyncio.Event()
+    exit_code = 0
+
+    def lost(_why: str) -> None:
+        nonlocal exit_code
+        exit_code = 1
+        stop.set()
+
+    election: LeaderElection | None = None
+    if args.leader_elect:
+        namespace = args.leader_election_namespace or creds.namespace or "default"
+        election = LeaderElection(client, namespace, args.leader_election_name, identity, timing, lost)
+        client.may_write = election.may_write
+
+    async def act_when_ready() -> None:
+        await cache.synced.wait()
+        metrics.cache_synced.set(1)
+        log.info("workload cache synced: %s", ", ".join(f"{n} {k}" for k, n in cache.size().items()))
+        if election is not None:
+            await election.leading.wait()
+        else:
+            metrics.leader.set(1)
+        runtime.acting.set()
+        cache_events.sweep()
+
+    async def cleanup() -> None:
+        """After every task stopped: hand the Lease over, then stop watching (before the client closes)."""
+        if election is not None:
+            await election.release()
+        await cache.stop()
+
+    await cache.start()
+    background = [asyncio.create_task(act_when_ready(), name="act when ready")]
+    if election is not None:
+        background.append(asyncio.create_task(election.run(), name="leader election"))
+    try:
+        await kopf.operator(
+            registry=build_registry(creds, cleanup),
+            standalone=True,
+            clusterwide=not args.namespace,
+            namespaces=args.namespace or (),
+            liveness_endpoint=args.liveness,
+            stop_flag=stop,
+        )
+    finally:
+        await cancel(background)
+        await cache.stop()
+    return exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,10 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_address)
     try:
-        asyncio.run(run(args))
+        return asyncio.run(run(args))
     except KeyboardInterrupt:
         return 130
-    return 0
 
 
 if __name__ == "__main__":

@@ -235,11 +235,46 @@ class LocalCluster:
             # No client-side throttling in the control plane: tests measure the operator, not limits.
             "disableQPSLimits": True,
             "bindAddress": "127.0.0.1",
+            # Every write, with who sent it (user and User-Agent): tests count an operator replica's writes from
+            # the API server's own record, not from the operator's word.
+            "kubeAuditPolicy": str(self._audit_policy()),
         }
         config = {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options}
         path = self.state_dir / "kwokctl.yaml"
         path.write_text(json.dumps(config, indent=2))
         return path
+
+    def _audit_policy(self) -> Path:
+        policy = {
+            "apiVersion": "audit.k8s.io/v1",
+            "kind": "Policy",
+            "omitStages": ["RequestReceived"],
+            "rules": [
+                {"level": "Metadata", "verbs": ["create", "update", "patch", "delete", "deletecollection"]},
+                {"level": "None"},
+            ],
+        }
+        path = self.state_dir / "audit-policy.yaml"
+        path.write_text(json.dumps(policy, indent=2))
+        return path
+
+    @property
+    def audit_log(self) -> Path:
+        return self.logs_dir / "audit.log"
+
+    def audit_writes(self, user_agent: str | None = None) -> list[dict[str, Any]]:
+        """Write requests the API server recorded (oldest first), optionally only those of one User-Agent."""
+        if not self.audit_log.exists():
+            return []
+        found = []
+        for line in self.audit_log.read_text(errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # a line being written right now
+            if user_agent is None or event.get("userAgent") == user_agent:
+                found.append(event)
+        return found
 
     def _create(self) -> None:
         config = self._kwokctl_config()

@@ -28,17 +28,17 @@ def operator(
     proc = OperatorProcess(crds, [namespace], tmp_path / "operator.log")
     with proc:
         yield proc
-    report = request.node.stash.get(_FAILED, False)
+    report = request.node.stash.get(FAILED, False)
     if report:
         print(f"--- operator log ---\n{proc.log_text()[-20000:]}")
 
 
-_FAILED = pytest.StashKey[bool]()
+FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
     report = yield
     if getattr(report, "when", "") == "call" and getattr(report, "failed", False):
-        item.stash[_FAILED] = True
+        item.stash[FAILED] = True
     return report

@@ -1,6 +1,7 @@
 """Run the real operator (`python -m maintenance_operator.main`) as a subprocess against the test cluster."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,21 +22,43 @@ def free_port() -> int:
 
 
 class OperatorProcess:
-    """The operator, watching the given namespaces, with its log kept in a file for failure reports."""
+    """The operator, watching the given namespaces, with its log kept in a file for failure reports.
 
-    def __init__(self, cluster: LocalCluster, namespaces: list[str], log_path: Path) -> None:
+    Its Lease lives in the first watched namespace, so every test elects its own leader; `identity` names it in
+    the Lease and in its User-Agent, which is how the API server's audit log tells two replicas apart.
+    """
+
+    def __init__(
+        self,
+        cluster: LocalCluster,
+        namespaces: list[str],
+        log_path: Path,
+        *,
+        identity: str | None = None,
+        extra_args: list[str] | None = None,
+    ) -> None:
         self.cluster = cluster
         self.namespaces = namespaces
         self.log_path = log_path
+        self.identity = identity or f"test-{secrets.token_hex(4)}"
+        self.extra_args = extra_args or []
         self.metrics_port = free_port()
         self.liveness_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def user_agent(self) -> str:
+        return f"maintenance-operator ({self.identity})"
+
     def start(self) -> "OperatorProcess":
         args = [sys.executable, "-m", "maintenance_operator.main", "--metrics-port", str(self.metrics_port)]
         args += ["--metrics-address", "127.0.0.1", "--liveness", f"http://127.0.0.1:{self.liveness_port}/healthz"]
+        args += ["--leader-election-id", self.identity]
+        if self.namespaces:
+            args += ["--leader-election-namespace", self.namespaces[0]]
         for ns in self.namespaces:
             args += ["--namespace", ns]
+        args += self.extra_args
         env = {**self.cluster.env, "PYTHONUNBUFFERED": "1"}
         root = Path(__file__).resolve().parents[2]
         env["PYTHONPATH"] = os.pathsep.join([str(root / "operator"), env.get("PYTHONPATH", "")])
@@ -61,6 +84,21 @@ class OperatorProcess:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def is_leader(self) -> bool:
+        return "maintenance_operator_leader 1.0" in self.metrics()
+
+    def cache_synced(self) -> bool:
+        return "maintenance_operator_cache_synced 1.0" in self.metrics()
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def exit_code(self, timeout: float) -> int:
+        """Wait for the process to end by itself; its return code."""
+        assert self.proc is not None
+        return self.proc.wait(timeout=timeout)
+
     def kill(self) -> None:
         """SIGKILL: no cleanup handlers run, as in a node failure or OOM kill."""
         if self.proc is not None and self.proc.poll() is None:
@@ -69,6 +107,7 @@ class OperatorProcess:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # in case a test froze it
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout=15)

@@ -41,6 +41,8 @@ ANNOTATION_TARGET_IMAGE: Final = _P + "target-image"
 ANNOTATION_RUN_NOW: Final = _P + "run-now"
 # The annotation `kubectl rollout restart` sets in the pod template; the operator restarts the same way.
 ANNOTATION_RESTARTED_AT: Final = "kubectl.kubernetes.io/restartedAt"
+# The deployment controller's revision number, on a Deployment and on the ReplicaSet of each of its templates.
+ANNOTATION_DEPLOYMENT_REVISION: Final = "deployment.kubernetes.io/revision"
 
 # Labels on objects the operator creates (VolumeSnapshots, database children).
 LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"

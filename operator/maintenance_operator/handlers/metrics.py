@@ -93,3 +93,8 @@ missed_backups = Counter("maintenance_backup_missed_total", "Occurrences that en
 retention_deletions = Counter(
     "maintenance_backup_retention_deletions_total", "Snapshots deleted by retention, by reason.", (*WINDOW, "reason")
 )
+
+leader = Gauge("maintenance_operator_leader", "1 while this replica holds the leader Lease and acts, else 0.")
+cache_synced = Gauge(
+    "maintenance_operator_cache_synced", "1 once the workload cache has completed its first LIST of everything."
+)

@@ -1,6 +1,7 @@
-"""Process-wide state of the running operator: the API client, the clock, the workload index, the windows.
+"""Process-wide state of the running operator: the API client, the clock, the workload cache, the windows.
 
-Only caches and wiring live here; everything that must survive a crash is in the cluster's objects.
+Only caches and wiring live here; everything that must survive a crash or a change of leader is in the cluster's
+objects (annotations, statuses, VolumeSnapshots).
 """
 
 import asyncio
@@ -10,14 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from maintenance_operator.api import names
+from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
+from maintenance_operator.planning.backups import label_value
 from maintenance_operator.planning.workloads import Workload
 
 log = logging.getLogger(__name__)
-
-
-# What we read of a kopf index: namespace -> the slim workloads in it.
-WorkloadIndex = Mapping[str, Iterable[Workload]]
 
 
 class WindowWaker(Protocol):
@@ -45,23 +45,23 @@ def utcnow() -> datetime:
 @dataclass
 class Runtime:
     client: KubeClient
+    cache: ClusterCache
     clock: Callable[[], datetime] = utcnow
-    indexes: list[WorkloadIndex] = field(default_factory=list)
     windows: dict[str, WindowWaker] = field(default_factory=dict)  # by uid
     databases: dict[str, Waker] = field(default_factory=dict)  # by uid
     backups: dict[str, Waker] = field(default_factory=dict)  # by uid
-    # (namespace, database, backup window uid) with a snapshot in progress: windows do not restart those.
+    # (namespace, database, backup window uid) whose snapshot this process created and the cache may not show
+    # yet; everything else about running snapshots comes from the cache, so a new leader knows it too.
     snapshotting: set[tuple[str, str, str]] = field(default_factory=set)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Set once this replica may act: the cache has synced and it leads (or leader election is off).
+    acting: asyncio.Event = field(default_factory=asyncio.Event)
 
     def workloads(self, namespace: str) -> list[Workload]:
-        found: list[Workload] = []
-        for index in self.indexes:
-            found.extend(index.get(namespace, ()))
-        return found
+        return self.cache.workloads(namespace)
 
     def workload(self, kind: str, namespace: str, name: str) -> Workload | None:
-        return next((w for w in self.workloads(namespace) if w.kind == kind and w.name == name), None)
+        return self.cache.workload(kind, namespace, name)
 
     def window_for(self, namespace: str, labels: Mapping[str, str]) -> tuple[str, datetime] | None:
         """The selecting MaintenanceWindow whose occurrence comes first (name, start), or None."""
@@ -92,8 +92,16 @@ class Runtime:
                 backup.wake()
 
     def snapshotting_in(self, namespace: str) -> frozenset[tuple[str, str, str]]:
-        """Workload keys (StatefulSet, namespace, name) of databases with a snapshot running."""
-        return frozenset(("StatefulSet", ns, db) for ns, db, _ in self.snapshotting if ns == namespace)
+        """Workload keys (StatefulSet, namespace, name) of databases with a snapshot of the operator's running."""
+        running = {r.database for r in self.cache.snapshots(namespace) if r.in_progress and r.database}
+        running |= {label_value(db) for ns, db, _ in self.snapshotting if ns == namespace}
+        if not running:
+            return frozenset()
+        return frozenset(
+            w.key
+            for w in self.cache.workloads(namespace)
+            if w.kind == "StatefulSet" and label_value(w.labels.get(names.LABEL_DATABASE, "")) in running
+        )
 
     def wake_windows(self, namespace: str, labels: Iterable[Mapping[str, str]]) -> None:
         """A workload changed: wake every window of its namespace that selects it (before or after)."""
@@ -107,6 +115,14 @@ class Runtime:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self.background.add(task)
         task.add_done_callback(self._done)
+
+    async def drain_background(self, timeout: float) -> None:
+        """Let spawned Events and webhooks finish (then cancel what is left), so none is sent after shutdown."""
+        pending = set(self.background)
+        if pending:
+            _, left = await asyncio.wait(pending, timeout=timeout)
+            for task in left:
+                task.cancel()
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self.background.discard(task)

@@ -1,7 +1,8 @@
 """Credit maintenance that users did themselves, and stamp announcements that lack a `required-since`.
 
-Runs on every watch event of a Deployment or StatefulSet, but acts (one PATCH, at most one pod LIST) only on
-workloads with announced maintenance.
+Runs on every change of a cached Deployment or StatefulSet (and of their template revisions), but writes only
+for workloads with announced maintenance: one PATCH, and never a read (the template revision's creation time
+comes from the cache, see `planning.revisions`).
 """
 
 import logging
@@ -12,60 +13,76 @@ from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.kube import events, workloads
 from maintenance_operator.planning import pending as pend
-from maintenance_operator.planning.selectors import to_query
 from maintenance_operator.planning.times import format_time
 from maintenance_operator.planning.workloads import Workload
 
 log = logging.getLogger(__name__)
 
-# (uid, generation) pairs whose pods were already found not all new: re-LIST only after a new rollout.
-_checked: dict[str, int] = {}
 
+class SelfService:
+    """One per process; remembers which announcements it already wrote for."""
 
-async def on_workload(runtime: Runtime, w: Workload, now: datetime) -> None:
-    if w.required is None:
-        _checked.pop(w.uid, None)
-        return
-    client = runtime.client
-    if pend.needs_since_stamp(w):
-        await workloads.annotate(
-            client, w.kind, w.namespace, w.name, {names.ANNOTATION_REQUIRED_SINCE: format_time(now)}
-        )
-        return
-    how = pend.completion_to_record(w)
-    if how is None and pend.may_be_self_served(w) and w.restarted_by is None and w.pod_selector:
-        if _checked.get(w.uid) == w.generation:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        # uid -> the announcement (required-since, or "stamp") already written for: the watch may deliver older
+        # versions of the workload before our own PATCH shows, and those must not write again. Pruned as
+        # workloads move on or go.
+        self._written: dict[str, str] = {}
+
+    def check(self, w: Workload, now: datetime) -> None:
+        """Decide from the cached workload alone; spawn the one PATCH it needs, if any."""
+        written = self._written
+        if w.required is None:
+            written.pop(w.uid, None)
             return
-        since = w.required_since
-        assert since is not None
-        created = await workloads.pod_creation_times(client, w.namespace, to_query({"matchLabels": w.pod_selector}))
-        if pend.all_pods_newer(created, since):
+        if pend.needs_since_stamp(w):
+            if written.get(w.uid) != "stamp":
+                written[w.uid] = "stamp"
+                self.runtime.spawn(self._stamp_since(w, now))
+            return
+        marker = format_time(w.required_since) if w.required_since else ""
+        how = pend.completion_to_record(w)
+        if how is None and pend.self_served(w, self.runtime.cache.revision_created(w)):
             how = "self-service"
-        else:
-            _checked[w.uid] = w.generation
-    if how != "self-service":
-        return
-    await record_self_service(runtime, w, now)
+        if how != "self-service":
+            if written.get(w.uid) not in (None, marker):
+                written.pop(w.uid, None)  # a new announcement: the old record no longer applies
+            return
+        if written.get(w.uid) == marker:
+            return
+        written[w.uid] = marker
+        self.runtime.spawn(self._record(w, now))
 
+    def forget(self, uid: str) -> None:
+        self._written.pop(uid, None)
 
-async def record_self_service(runtime: Runtime, w: Workload, now: datetime) -> None:
-    await workloads.annotate(
-        runtime.client,
-        w.kind,
-        w.namespace,
-        w.name,
-        {names.ANNOTATION_COMPLETED_AT: format_time(now), names.ANNOTATION_COMPLETED_BY: "self-service"},
-    )
-    _checked.pop(w.uid, None)
-    metrics.self_service.labels(w.namespace, w.kind).inc()
-    log.info("%s/%s: maintenance (%s) completed by self-service", w.namespace, w.ref, w.required)
-    involved = events.ref("apps/v1", w.kind, w.namespace, w.name, w.uid)
-    message = (
-        f"maintenance ({w.required}, required since {format_time(w.required_since or now)}) completed by "
-        "self-service: every pod was replaced after the announcement and the rollout is complete"
-    )
-    runtime.spawn(events.emit(runtime.client, involved, "MaintenanceCompleted", message, now))
+    async def _stamp_since(self, w: Workload, now: datetime) -> None:
+        try:
+            await workloads.annotate(
+                self.runtime.client, w.kind, w.namespace, w.name, {names.ANNOTATION_REQUIRED_SINCE: format_time(now)}
+            )
+        except Exception:
+            self._written.pop(w.uid, None)  # let the next event try again
+            raise
 
-
-def forget(uid: str) -> None:
-    _checked.pop(uid, None)
+    async def _record(self, w: Workload, now: datetime) -> None:
+        runtime = self.runtime
+        try:
+            await workloads.annotate(
+                runtime.client,
+                w.kind,
+                w.namespace,
+                w.name,
+                {names.ANNOTATION_COMPLETED_AT: format_time(now), names.ANNOTATION_COMPLETED_BY: "self-service"},
+            )
+        except Exception:
+            self._written.pop(w.uid, None)
+            raise
+        metrics.self_service.labels(w.namespace, w.kind).inc()
+        log.info("%s/%s: maintenance (%s) completed by self-service", w.namespace, w.ref, w.required)
+        involved = events.ref("apps/v1", w.kind, w.namespace, w.name, w.uid)
+        message = (
+            f"maintenance ({w.required}, required since {format_time(w.required_since or now)}) completed by "
+            "self-service: every pod was replaced after the announcement and the rollout is complete"
+        )
+        runtime.spawn(events.emit(runtime.client, involved, "MaintenanceCompleted", message, now))

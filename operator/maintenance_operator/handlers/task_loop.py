@@ -116,6 +116,9 @@ class TaskLoop(ABC):
         """One reconcile pass; returns when the next pass is due at the latest (None: only on a change)."""
 
     async def _loop(self) -> None:
+        # A standby keeps the task (and the resource's latest body) but acts only once it leads, and nothing
+        # acts before the workload cache is complete.
+        await self.runtime.acting.wait()
         while True:
             self._wake.clear()
             try:

@@ -6,7 +6,7 @@ and many concurrent requests on one connection pool, which the restart and snaps
 
 import json
 import ssl
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -20,9 +20,15 @@ JSON = "application/json"
 
 API_REQUESTS = Counter(
     "maintenance_operator_api_requests_total",
-    "API requests sent by the operator's own client (watches are kopf's and not counted), by verb.",
+    "API requests sent by the operator's own client, by verb (LIST and WATCH are the workload cache's; the "
+    "watches of the operator's own resources are kopf's and not counted).",
     ("verb",),
 )
+WRITES_REFUSED = Counter(
+    "maintenance_operator_writes_refused_total",
+    "Writes the operator refused to send because it was not, or no longer surely, the leader.",
+)
+MAX_WATCH_LINE = 64 * 1024 * 1024  # one watch event is one object; the API server's own limit is far below this
 
 
 class ApiError(Exception):
@@ -33,6 +39,15 @@ class ApiError(Exception):
         self.status = status
         self.reason = reason
         self.message = message
+
+
+class NotLeaderError(Exception):
+    """A write refused by the leader fence: this replica may not write (standby, or its Lease may have expired)."""
+
+
+def _api_error(status: int, method: str, path: str, text: str, payload: Any) -> ApiError:
+    fields = payload if isinstance(payload, dict) else {}
+    return ApiError(status, method, path, fields.get("message", text[:200]), fields.get("reason", ""))
 
 
 def _ssl_context(creds: Credentials) -> ssl.SSLContext | bool:
@@ -47,14 +62,18 @@ def _ssl_context(creds: Credentials) -> ssl.SSLContext | bool:
 class KubeClient:
     """Counts requests by verb (API_REQUESTS on /metrics), so benchmarks can tell what an occurrence cost."""
 
-    def __init__(self, creds: Credentials, *, max_connections: int = 100) -> None:
+    def __init__(self, creds: Credentials, *, max_connections: int = 100, user_agent: str = "maintenance-operator"):
         self.creds = creds
         self._max_connections = max_connections
+        self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
+        # Set by leader election: True while this replica may write. Checked right before every write is sent,
+        # so a process frozen past its Lease (SIGSTOP, a long GC pause) sends nothing once it runs again.
+        self.may_write: Callable[[], bool] | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            headers = {"Accept": JSON, "User-Agent": "maintenance-operator"}
+            headers = {"Accept": JSON, "User-Agent": self._user_agent}
             if self.creds.token:
                 headers["Authorization"] = f"Bearer {self.creds.token}"
             connector = aiohttp.TCPConnector(ssl=_ssl_context(self.creds), limit=self._max_connections)
@@ -78,17 +97,56 @@ class KubeClient:
         body: Any = None,
         content_type: str = JSON,
         params: Mapping[str, str] | None = None,
+        accept: str | None = None,
+        fenced: bool = True,
     ) -> dict[str, Any]:
-        API_REQUESTS.labels(method).inc()
+        """One request; `fenced=False` only for the Lease itself (renewing it is how a leader stays one)."""
+        if method != "GET" and fenced and self.may_write is not None and not self.may_write():
+            WRITES_REFUSED.inc()
+            raise NotLeaderError(f"{method} {path}: refused, this replica is not the leader")
+        API_REQUESTS.labels("LIST" if method == "GET" and params and "limit" in params else method).inc()
+        return await self._send(method, path, body, content_type, params, accept)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        content_type: str,
+        params: Mapping[str, str] | None,
+        accept: str | None,
+    ) -> dict[str, Any]:
         data = None if body is None else json.dumps(body)
-        headers = {"Content-Type": content_type} if data is not None else None
+        headers = {"Content-Type": content_type} if data is not None else {}
+        if accept:
+            headers["Accept"] = accept
         async with self._open().request(
             method, path.lstrip("/"), data=data, headers=headers, params=params
         ) as response:
             text = await response.text()
             payload: Any = json.loads(text) if text and text.lstrip().startswith("{") else {}
             if response.status >= 400:
-                raise ApiError(
-                    response.status, method, path, payload.get("message", text[:200]), payload.get("reason", "")
-                )
+                raise _api_error(response.status, method, path, text, payload)
             return payload if isinstance(payload, dict) else {}
+
+    async def watch(
+        self, path: str, params: Mapping[str, str], *, accept: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The events of one watch request, parsed, until the server ends it (its `timeoutSeconds`)."""
+        API_REQUESTS.labels("WATCH").inc()
+        server_timeout = float(params.get("timeoutSeconds", "300"))
+        timeout = aiohttp.ClientTimeout(total=None, connect=30, sock_read=server_timeout + 30)
+        headers = {"Accept": accept} if accept else {}
+        async with self._open().get(path.lstrip("/"), params=params, headers=headers, timeout=timeout) as response:
+            if response.status >= 400:
+                text = await response.text()
+                payload = json.loads(text) if text.lstrip().startswith("{") else {}
+                raise _api_error(response.status, "WATCH", path, text, payload)
+            while True:
+                line = await response.content.readuntil(b"\n", max_size=MAX_WATCH_LINE)
+                if not line:  # the server ended the watch
+                    return
+                if line.strip():
+                    event = json.loads(line)
+                    if isinstance(event, dict):
+                        yield event

@@ -128,6 +128,11 @@ class SnapshotRecord:
         """A backup one can restore from: ready, not failed, not on its way out."""
         return self.ready and not self.failed and not self.deleting
 
+    @property
+    def in_progress(self) -> bool:
+        """Being taken: its database must not be restarted now (a snapshot of a volume mid-rollout)."""
+        return not self.ready and not self.failed and not self.deleting
+
 
 def snapshot_record(obj: Mapping[str, Any]) -> SnapshotRecord:
     """From a VolumeSnapshot as the API server returns it; the snapshot's own creation time beats the object's."""

@@ -4,7 +4,6 @@ Everything is derived from the workload's own annotations and rollout state, so 
 any moment and a new process reaches the same answers.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,13 +61,23 @@ def completion_to_record(w: Workload) -> str | None:
 
 
 def may_be_self_served(w: Workload) -> bool:
-    """Worth a look at the pods: pending, settled, and not something a restart annotation already explains."""
+    """Worth a look at its revision: pending, settled, and not something a restart annotation already explains."""
     return pending(w) is not None and w.rollout is Rollout.COMPLETE and not w.paused and not w.upgrade_pending
 
 
-def all_pods_newer(pod_created: Sequence[datetime], since: datetime) -> bool:
-    """Self-service by redeploy or pod replacement: every pod backing the workload started after the notice.
+def self_served(w: Workload, revision_created: datetime | None) -> bool:
+    """Self-service by redeploy or pod replacement: every pod runs a template revision made after the notice.
 
-    Both times have second precision, so a pod of the announcement's own second may be older: not credited.
+    `revision_created` is when the workload's current revision (`Workload.revision`) was created; a complete
+    rollout leaves no pod of another revision (see `planning.revisions`). No pods proves nothing; and both times
+    have second precision, so a revision of the announcement's own second may be older: not credited.
     """
-    return bool(pod_created) and all(t > since for t in pod_created)
+    since = w.required_since
+    return (
+        may_be_self_served(w)
+        and w.restarted_by is None
+        and w.replicas > 0
+        and since is not None
+        and revision_created is not None
+        and revision_created > since
+    )

@@ -43,6 +43,9 @@ class Workload:
     container: str | None = None  # the first container's name, and its image
     image: str | None = None
     target_image: str | None = None  # a ManagedDatabase upgrade waiting for a window: install this image
+    # The pod template revision the workload is rolling out or runs: a Deployment's `deployment.kubernetes.io/
+    # revision` (its ReplicaSet carries the same), a StatefulSet's `status.updateRevision` (a ControllerRevision).
+    revision: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -140,7 +143,16 @@ def workload_from_object(kind: str, body: Mapping[str, Any]) -> Workload:
         container=_first_container(spec).get("name"),
         image=_first_container(spec).get("image"),
         target_image=annotations.get(names.ANNOTATION_TARGET_IMAGE) or None,
+        revision=_revision(kind, annotations, status),
     )
+
+
+def _revision(kind: str, annotations: Mapping[str, Any], status: Mapping[str, Any]) -> str | None:
+    if kind == "Deployment":
+        value = annotations.get(names.ANNOTATION_DEPLOYMENT_REVISION)
+    else:
+        value = status.get("updateRevision")
+    return value if isinstance(value, str) and value else None
 
 
 def _first_container(spec: Mapping[str, Any]) -> Mapping[str, str]:

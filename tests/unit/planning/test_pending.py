@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 
 from maintenance_operator.planning.pending import (
     Pending,
-    all_pods_newer,
     completion_to_record,
     is_done,
     may_be_self_served,
     needs_since_stamp,
     pending,
+    self_served,
 )
 from maintenance_operator.planning.workloads import Rollout, Workload
 from tests.unit.planning.factories import ANNOUNCED, WINDOW, WINDOW_START, pending_workload, workload
@@ -135,18 +135,25 @@ def test_pods_are_worth_a_look_only_for_settled_pending_workloads(w: Workload, e
 
 
 @pytest.mark.parametrize(
-    ("created", "expected"),
+    ("w", "revision_created", "expected"),
     [
-        ([], False),  # no pods proves nothing
-        ([AFTER], True),
-        ([AFTER, AFTER + SECOND], True),
-        ([AFTER, SINCE], False),  # the announcement's own second: maybe older, never credited
-        ([AFTER, BEFORE], False),
-        ([SINCE - SECOND], False),
+        pytest.param(pending_workload(), AFTER, True, id="redeployed-after"),
+        pytest.param(pending_workload(), SINCE + SECOND, True, id="one-second-after"),
+        pytest.param(pending_workload(), SINCE, False, id="announcement-second-maybe-older"),
+        pytest.param(pending_workload(), BEFORE, False, id="old-revision-or-rollback"),
+        pytest.param(pending_workload(), None, False, id="revision-not-seen-yet"),
+        pytest.param(pending_workload(replicas=0), AFTER, False, id="no-pods-proves-nothing"),
+        pytest.param(pending_workload(rollout=Rollout.PROGRESSING), AFTER, False, id="still-rolling-out"),
+        pytest.param(pending_workload(paused=True), AFTER, False, id="paused"),
+        pytest.param(pending_workload(restarted_by="MaintenanceWindow/weekly"), AFTER, False, id="a-window-did-it"),
+        pytest.param(workload(), AFTER, False, id="nothing-pending"),
+        pytest.param(pending_workload(completed_at=AFTER), AFTER, False, id="already-recorded"),
     ],
 )
-def test_all_pods_newer(created: list[datetime], expected: bool) -> None:
-    assert all_pods_newer(created, SINCE) is expected
+def test_self_served_when_the_running_revision_is_newer_than_the_announcement(
+    w: Workload, revision_created: datetime | None, expected: bool
+) -> None:
+    assert self_served(w, revision_created) is expected
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,49 @@
+"""What a change in the workload cache sets in motion: wake the windows, databases and backups it concerns, and
+credit self-service. Pure wiring; the decisions are in `planning/`."""
+
+from maintenance_operator.api import names
+from maintenance_operator.handlers.runtime import Runtime
+from maintenance_operator.handlers.self_service import SelfService
+from maintenance_operator.planning.revisions import TemplateRevision
+from maintenance_operator.planning.workloads import Workload
+
+
+class CacheEvents:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.self_service = SelfService(runtime)
+
+    def subscribe(self) -> None:
+        runtime = self.runtime
+        cache = runtime.cache
+        cache.workload_listeners.append(self.workload_changed)
+        cache.revision_listeners.append(self.revision_changed)
+        cache.snapshot_listeners.append(runtime.wake_namespace_backups)
+        cache.snapshot_listeners.append(runtime.wake_namespace_windows)  # a finished snapshot unblocks a restart
+
+    def workload_changed(self, old: Workload | None, new: Workload | None) -> None:
+        runtime = self.runtime
+        w = new or old
+        assert w is not None
+        runtime.wake_windows(w.namespace, [x.labels for x in (old, new) if x is not None])
+        if database := w.labels.get(names.LABEL_DATABASE):
+            runtime.wake_databases(w.namespace, database)
+            runtime.wake_namespace_backups(w.namespace)  # a snapshot may wait for this rollout to finish
+        if new is None:
+            self.self_service.forget(w.uid)
+        elif runtime.acting.is_set():
+            self.self_service.check(new, runtime.clock())
+
+    def revision_changed(self, revision: TemplateRevision) -> None:
+        """A new ReplicaSet or ControllerRevision may be what completes its owner's self-service."""
+        if not self.runtime.acting.is_set():
+            return
+        owner = self.runtime.cache.workload_by_uid(revision.owner_uid)
+        if owner is not None:
+            self.self_service.check(owner, self.runtime.clock())
+
+    def sweep(self) -> None:
+        """On starting to act: credit what users did while no replica acted (or before this one led)."""
+        now = self.runtime.clock()
+        for w in self.runtime.cache.all_workloads():
+            self.self_service.check(w, now)

@@ -1,0 +1,184 @@
+"""The operator's view of the cluster's workloads: its own list+watch, reduced at once to what decisions need.
+
+Deployments and StatefulSets become slim `Workload`s; their ReplicaSets and ControllerRevisions are watched as
+metadata only, to know when each workload's current template was created (the self-service check, without a
+pod LIST per workload); the operator's own VolumeSnapshots tell which databases are being backed up (a new leader
+learns it from the cluster, not from its predecessor's memory). `synced` is set once every collection has
+completed its first LIST: nothing acts on a partial view.
+"""
+
+import asyncio
+import fnmatch
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from maintenance_operator.api import names
+from maintenance_operator.kube.client import KubeClient
+from maintenance_operator.kube.informer import Collection, Informer, cancel
+from maintenance_operator.planning.backups import SnapshotRecord, snapshot_record
+from maintenance_operator.planning.revisions import TemplateRevision, template_revision
+from maintenance_operator.planning.workloads import Workload, workload_from_object
+
+T = TypeVar("T")
+
+WorkloadListener = Callable[[Workload | None, Workload | None], None]
+RevisionListener = Callable[[TemplateRevision], None]
+SnapshotListener = Callable[[str], None]  # the namespace whose snapshots changed
+
+_APPS = "/apis/apps/v1"
+_SNAPSHOTS = f"/apis/{names.SNAPSHOT_API_VERSION}"
+
+
+def _scopes(namespaces: Sequence[str]) -> tuple[list[str | None], Callable[[str], bool]]:
+    """Per-namespace watches for plain names; one cluster-wide watch, filtered, for glob patterns or none."""
+    if namespaces and not any(ch in ns for ns in namespaces for ch in "*?["):
+        return list(namespaces), lambda _ns: True
+    if not namespaces:
+        return [None], lambda _ns: True
+    return [None], lambda ns: any(fnmatch.fnmatchcase(ns, pattern) for pattern in namespaces)
+
+
+def _path(base: str, plural: str, namespace: str | None) -> str:
+    return f"{base}/{plural}" if namespace is None else f"{base}/namespaces/{namespace}/{plural}"
+
+
+class ClusterCache:
+    def __init__(self, client: KubeClient, namespaces: Sequence[str] = (), *, page_size: int = 500) -> None:
+        self.client = client
+        self.page_size = page_size
+        self._by_namespace: dict[str, dict[tuple[str, str], Workload]] = {}
+        self._by_uid: dict[str, Workload] = {}
+        self._revisions: dict[tuple[str, str], datetime] = {}  # (owner uid, revision) -> created
+        self._snapshots: dict[str, dict[str, SnapshotRecord]] = {}  # namespace -> name -> record
+        self.workload_listeners: list[WorkloadListener] = []
+        self.revision_listeners: list[RevisionListener] = []
+        self.snapshot_listeners: list[SnapshotListener] = []
+        self.synced = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        scopes, wanted = _scopes(namespaces)
+        self.informers: list[Informer[Any]] = []
+        for ns in scopes:
+            for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets")):
+                self._add(Collection(_path(_APPS, plural, ns)), self._workload_reducer(kind, wanted), self._workload)
+            for kind, plural in (("ReplicaSet", "replicasets"), ("ControllerRevision", "controllerrevisions")):
+                self._add(
+                    Collection(_path(_APPS, plural, ns), metadata_only=True),
+                    self._revision_reducer(kind, wanted),
+                    self._revision,
+                )
+            selector = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}"
+            self._add(
+                Collection(_path(_SNAPSHOTS, "volumesnapshots", ns), label_selector=selector),
+                lambda obj: (_namespace(obj), snapshot_record(obj)) if wanted(_namespace(obj)) else None,
+                self._snapshot,
+            )
+
+    def _add(
+        self,
+        collection: Collection,
+        reduce: Callable[[Mapping[str, Any]], T | None],
+        on_change: Callable[[T | None, T | None], None],
+    ) -> None:
+        self.informers.append(Informer(self.client, collection, reduce, on_change, page_size=self.page_size))
+
+    # -- running -------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(i.run(), name=f"informer {i.collection.path}") for i in self.informers]
+        self._tasks.append(asyncio.create_task(self._await_sync(), name="cache sync"))
+
+    async def _await_sync(self) -> None:
+        await asyncio.gather(*(i.synced.wait() for i in self.informers))
+        self.synced.set()
+
+    async def stop(self) -> None:
+        await cancel(self._tasks)
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def workloads(self, namespace: str) -> list[Workload]:
+        return list(self._by_namespace.get(namespace, {}).values())
+
+    def all_workloads(self) -> list[Workload]:
+        return [w for by_key in self._by_namespace.values() for w in by_key.values()]
+
+    def workload(self, kind: str, namespace: str, name: str) -> Workload | None:
+        return self._by_namespace.get(namespace, {}).get((kind, name))
+
+    def workload_by_uid(self, uid: str) -> Workload | None:
+        return self._by_uid.get(uid)
+
+    def revision_created(self, w: Workload) -> datetime | None:
+        """When the workload's current template revision was created, if its ReplicaSet/ControllerRevision is seen."""
+        return None if w.revision is None else self._revisions.get((w.uid, w.revision))
+
+    def snapshots(self, namespace: str) -> list[SnapshotRecord]:
+        return list(self._snapshots.get(namespace, {}).values())
+
+    def size(self) -> dict[str, int]:
+        return {
+            "workloads": sum(len(v) for v in self._by_namespace.values()),
+            "revisions": len(self._revisions),
+            "snapshots": sum(len(v) for v in self._snapshots.values()),
+        }
+
+    # -- store maintenance ---------------------------------------------------------------------------------
+    @staticmethod
+    def _workload_reducer(kind: str, wanted: Callable[[str], bool]) -> Callable[[Mapping[str, Any]], Workload | None]:
+        def reduce(obj: Mapping[str, Any]) -> Workload | None:
+            return workload_from_object(kind, obj) if wanted(_namespace(obj)) else None
+
+        return reduce
+
+    @staticmethod
+    def _revision_reducer(
+        kind: str, wanted: Callable[[str], bool]
+    ) -> Callable[[Mapping[str, Any]], TemplateRevision | None]:
+        def reduce(obj: Mapping[str, Any]) -> TemplateRevision | None:
+            return template_revision(kind, obj.get("metadata") or {}) if wanted(_namespace(obj)) else None
+
+        return reduce
+
+    def _workload(self, old: Workload | None, new: Workload | None) -> None:
+        if old is not None:
+            by_key = self._by_namespace.get(old.namespace, {})
+            by_key.pop((old.kind, old.name), None)
+            if not by_key:
+                self._by_namespace.pop(old.namespace, None)
+            self._by_uid.pop(old.uid, None)
+        if new is not None:
+            self._by_namespace.setdefault(new.namespace, {})[(new.kind, new.name)] = new
+            self._by_uid[new.uid] = new
+        if self.synced.is_set():
+            for listener in self.workload_listeners:
+                listener(old, new)
+
+    def _revision(self, old: TemplateRevision | None, new: TemplateRevision | None) -> None:
+        if old is not None:
+            self._revisions.pop((old.owner_uid, old.revision), None)
+        if new is not None:
+            self._revisions[(new.owner_uid, new.revision)] = new.created
+            if self.synced.is_set():
+                for listener in self.revision_listeners:
+                    listener(new)
+
+    def _snapshot(self, old: tuple[str, SnapshotRecord] | None, new: tuple[str, SnapshotRecord] | None) -> None:
+        touched: set[str] = set()
+        if old is not None:
+            namespace, record = old
+            by_name = self._snapshots.get(namespace, {})
+            by_name.pop(record.name, None)
+            if not by_name:
+                self._snapshots.pop(namespace, None)
+            touched.add(namespace)
+        if new is not None:
+            namespace, record = new
+            self._snapshots.setdefault(namespace, {})[record.name] = record
+            touched.add(namespace)
+        if self.synced.is_set():
+            for namespace in touched:
+                for listener in self.snapshot_listeners:
+                    listener(namespace)
+
+
+def _namespace(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("namespace") or "")
