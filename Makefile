@@ -33,6 +33,10 @@ lint: venv ## ruff, mypy --strict, import contracts
 crds: venv ## Regenerate crds/*.yaml from the pydantic models
 	$(PY) python -m maintenance_operator.api.crdgen crds
 
+.PHONY: prometheus-rules
+prometheus-rules: venv ## Regenerate deploy/prometheus/prometheusrule.yaml from rules.yaml
+	$(PY) python -m tools.prometheusrule
+
 .PHONY: cluster-build
 cluster-build: venv ## Build the local Kubernetes binaries from Go modules into ~/.cache (first time ~15 min)
 	$(PY) python -m tests.cluster build

@@ -1,0 +1,1 @@
+"""Generators for files committed under deploy/ (run through make; tests fail when their output is stale)."""
