@@ -37,8 +37,10 @@ def operator(
 
 @pytest.fixture
 def prometheus(operator: OperatorProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PrometheusServer]:
-    """A real Prometheus scraping this test's operator every second, returned once it has scraped it."""
-    server = PrometheusServer(tmp_path / "prometheus", [f"127.0.0.1:{operator.metrics_port}"])
+    """A real Prometheus scraping this test's operator every second, with the shipped alert rules loaded (so they
+    are evaluated against real series), returned once it has scraped the operator."""
+    rules = [ROOT / "deploy" / "prometheus" / "rules.yaml"]
+    server = PrometheusServer(tmp_path / "prometheus", [f"127.0.0.1:{operator.metrics_port}"], rule_files=rules)
     with server:
         # The first scrape waits for target discovery's first update, about 5 s after start.
         eventually(lambda: server.value("up") == 1.0, timeout=30, what="Prometheus to scrape the operator")
