@@ -5,19 +5,29 @@ owner, restarted by a window, a failed rollout, a database upgrade, a backup) an
 API, with the shipped alert rules evaluated on the same series.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 
-from tests.cluster.cluster import LocalCluster
+from tests.cluster.cluster import REPO_ROOT, LocalCluster, SnapshotStack
 from tests.cluster.prometheus import PrometheusServer, Rule
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
+from tests.integration.test_backup_window import backed_up, backup_window
+from tests.integration.test_backup_window import run_now as backup_run_now
 from tests.integration.test_maintenance_rollouts import node_label, stuck_then_fine  # noqa: F401 - node_label: fixture
 from tests.integration.test_maintenance_window import SELECT, WEB, announce, run_now, status_of
+from tests.integration.test_managed_database import db_status, ready
 from tests.integration.workloads import apply, deployment, wait_rolled_out, window
 
 pytestmark = pytest.mark.integration
+
+RULE_NAMES = [
+    rule.get("alert") or rule["record"]
+    for group in yaml.safe_load((REPO_ROOT / "deploy" / "prometheus" / "rules.yaml").read_text())["groups"]
+    for rule in group["rules"]
+]
 
 
 def settles(prometheus: PrometheusServer, expr: str, expected: float | None, timeout: float = 60.0) -> None:
@@ -31,10 +41,17 @@ def settles(prometheus: PrometheusServer, expr: str, expected: float | None, tim
     eventually(probe, timeout=timeout, what=expr)
 
 
-def evaluated(prometheus: PrometheusServer) -> list[Rule] | None:
-    """The loaded rules once each has been evaluated without error ("unknown" before its first evaluation)."""
-    rules = prometheus.rules()
-    return rules if rules and all(rule.health == "ok" for rule in rules) else None
+def assert_no_alert_fires(prometheus: PrometheusServer) -> None:
+    """The shipped rules evaluate on the real series without error (health is "unknown" before a rule's first
+    evaluation), and none fires: the operator did nothing that deserves an alert."""
+
+    def evaluated() -> list[Rule] | None:
+        rules = prometheus.rules()
+        return rules if rules and all(rule.health == "ok" for rule in rules) else None
+
+    rules = eventually(evaluated, what="every rule evaluated without error")
+    assert len(rules) == len(RULE_NAMES)
+    assert [rule.name for rule in rules if rule.state == "firing"] == []
 
 
 def test_window_metrics_follow_notices_self_service_and_a_run(
@@ -88,10 +105,7 @@ def test_window_metrics_follow_notices_self_service_and_a_run(
     cluster.kubectl("delete", "mw", "mars", "-n", namespace)
     settles(prometheus, f'maintenance_window_invalid{{{ns},window="mars"}}', None)
 
-    # The shipped rules evaluate against these real series without error, and none of them fires.
-    rules = eventually(lambda: evaluated(prometheus), what="every rule evaluated without error")
-    assert len(rules) >= 10
-    assert [r.name for r in rules if r.state == "firing"] == []
+    assert_no_alert_fires(prometheus)
 
 
 def test_a_failed_rollout_shows_in_restarts_and_pending_and_fires_its_alert(
@@ -110,3 +124,40 @@ def test_a_failed_rollout_shows_in_restarts_and_pending_and_fires_its_alert(
     # The window's first failure in this process is a new counter series: the rule's `unless offset` arm sees it.
     firing = f'ALERTS{{alertname="MaintenanceWindowRunFailed",alertstate="firing",{weekly},severity="page"}}'
     settles(prometheus, firing, 1.0, timeout=30)
+
+
+def test_database_and_backup_metrics_follow_phases_runs_retention_and_an_upgrade(
+    crds: LocalCluster,
+    snapshot_stack: SnapshotStack,
+    namespace: str,
+    operator: OperatorProcess,
+    prometheus: PrometheusServer,
+) -> None:
+    cluster = crds
+    daily = f'namespace="{namespace}",window="daily"'
+    orders = f'namespace="{namespace}",database="orders"'
+    apply(cluster, namespace, backed_up("orders"), backup_window(retention={"keepLast": 1}))
+    eventually(lambda: ready(cluster, namespace, "orders", "16.4"), timeout=90, what="ready database")
+    settles(prometheus, 'maintenance_databases{engine="postgresql",phase="Ready"}', 1.0)
+    settles(prometheus, 'maintenance_database_upgrades_pending{engine="postgresql"}', 0.0)
+
+    # Two ad-hoc occurrences (ids have second precision, so the second waits for the next second): each creates
+    # a snapshot that becomes ready; the newest is the last success, and keepLast 1 deletes the older one.
+    for run in (1.0, 2.0):
+        opened = datetime.now(UTC).replace(microsecond=0)
+        eventually(lambda since=opened: datetime.now(UTC) >= since + timedelta(seconds=1), what="the next second")  # type: ignore[misc]
+        backup_run_now(cluster, namespace)
+        settles(prometheus, f'maintenance_backup_snapshots_total{{{daily},result="created"}}', run)
+        settles(prometheus, f'maintenance_backup_snapshots_total{{{daily},result="ready"}}', run)
+        backup = eventually(lambda: db_status(cluster, namespace, "orders").get("lastBackup"), what="lastBackup")
+        newest = datetime.fromisoformat(backup["time"].replace("Z", "+00:00")).timestamp()
+        settles(prometheus, f"maintenance_backup_last_success_timestamp_seconds{{{orders}}}", newest)
+    settles(prometheus, f'maintenance_backup_retention_deletions_total{{{daily},reason="retention"}}', 1.0)
+    assert prometheus.value(f'maintenance_backup_snapshots_total{{{daily},result="failed"}}') is None
+    assert prometheus.value(f"maintenance_backup_missed_total{{{daily}}}") is None
+
+    # A minor version change is an upgrade waiting for a window (none selects the database).
+    apply(cluster, namespace, backed_up("orders", version="16.6"))
+    settles(prometheus, 'maintenance_database_upgrades_pending{engine="postgresql"}', 1.0)
+    assert prometheus.value('maintenance_databases{engine="postgresql",phase="Ready"}') == 1.0
+    assert_no_alert_fires(prometheus)
