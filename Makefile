@@ -37,6 +37,10 @@ crds: venv ## Regenerate crds/*.yaml from the pydantic models
 prometheus-rules: venv ## Regenerate deploy/prometheus/prometheusrule.yaml from rules.yaml
 	$(PY) python -m tools.prometheusrule
 
+.PHONY: dashboard-configmap
+dashboard-configmap: venv ## Regenerate deploy/grafana/configmap.yaml from dashboard.json
+	$(PY) python -m tools.dashboard_configmap
+
 .PHONY: cluster-build
 cluster-build: venv ## Build the local Kubernetes binaries from Go modules into ~/.cache (first time ~15 min)
 	$(PY) python -m tests.cluster build

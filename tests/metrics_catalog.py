@@ -46,3 +46,8 @@ def in_readme() -> dict[str, tuple[str, ...]]:
     table = text[text.index("### Metrics") :].split("\n\n")[1]
     rows = re.findall(r"^\| `(maintenance_\w+)` \| ([\w, ]*) \|", table, re.MULTILINE)
     return {name: tuple(label.strip() for label in labels.split(",") if label.strip()) for name, labels in rows}
+
+
+def metric_names(expr: str) -> set[str]:
+    """The maintenance_* names a PromQL expression reads (recording rules' names, with colons, excluded)."""
+    return set(re.findall(r"(?<![\w:])(maintenance_[a-z_]+)\b", expr))

@@ -5,10 +5,11 @@ rules.yaml is the source: a plain rules file that promtool checks and tests. The
 test fails when the committed file is stale (`make prometheus-rules`).
 """
 
-import sys
 from pathlib import Path
 
 import yaml
+
+from tools import indented, regenerate
 
 DIR = Path(__file__).resolve().parents[1] / "deploy" / "prometheus"
 SOURCE = DIR / "rules.yaml"
@@ -35,17 +36,11 @@ def render(rules_text: str) -> str:
         raise ValueError("rules.yaml must hold exactly one top-level key, groups")
     lines = rules_text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("groups:"))
-    body = "".join(f"  {line}\n" if line.strip() else "\n" for line in lines[start:])
-    text = HEADER + body
+    text = HEADER + indented("\n".join(lines[start:]), "  ")
     if yaml.safe_load(text)["spec"]["groups"] != parsed["groups"]:
         raise ValueError("re-indenting rules.yaml changed its meaning")  # e.g. a tab or a flow scalar spanning lines
     return text
 
 
-def main() -> None:
-    TARGET.write_text(render(SOURCE.read_text()))
-    print(f"wrote {TARGET}", file=sys.stderr)
-
-
 if __name__ == "__main__":
-    main()
+    regenerate(SOURCE, TARGET, render)

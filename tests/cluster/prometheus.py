@@ -46,6 +46,14 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Series:
+    """One series of a range query: its labels and (Unix time, value) points."""
+
+    labels: Mapping[str, str]
+    values: list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
 class Rule:
     """A loaded rule as Prometheus reports it: whether its last evaluation worked, and the alert's state."""
 
@@ -151,6 +159,15 @@ class PrometheusServer:
         if kind == "scalar":
             return [Sample(labels={}, value=float(data["result"][1]))]
         raise PrometheusError(f"{expr!r} is a {kind}, not an instant vector or scalar")
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        """Evaluate `expr` at every `step` seconds from `start` to `end` (Unix times), as a graph panel does."""
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        data = self._get("/api/v1/query_range", params)
+        return [
+            Series(labels=item["metric"], values=[(float(t), float(v)) for t, v in item["values"]])
+            for item in data["result"]
+        ]
 
     def value(self, expr: str) -> float | None:
         """The single sample's value of `expr`, or None while it has no sample; more than one is an error."""

@@ -5,6 +5,8 @@ owner, restarted by a window, a failed rollout, a database upgrade, a backup) an
 API, with the shipped alert rules evaluated on the same series.
 """
 
+import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,11 +20,12 @@ from tests.integration.test_backup_window import backed_up, backup_window
 from tests.integration.test_backup_window import run_now as backup_run_now
 from tests.integration.test_maintenance_rollouts import node_label, stuck_then_fine  # noqa: F401 - node_label: fixture
 from tests.integration.test_maintenance_window import SELECT, WEB, announce, run_now, status_of
-from tests.integration.test_managed_database import db_status, ready
+from tests.integration.test_managed_database import SELECT_DB, db_status, ready
 from tests.integration.workloads import apply, deployment, wait_rolled_out, window
 
 pytestmark = pytest.mark.integration
 
+DASHBOARD = json.loads((REPO_ROOT / "deploy" / "grafana" / "dashboard.json").read_text())
 RULE_NAMES = [
     rule.get("alert") or rule["record"]
     for group in yaml.safe_load((REPO_ROOT / "deploy" / "prometheus" / "rules.yaml").read_text())["groups"]
@@ -52,6 +55,28 @@ def assert_no_alert_fires(prometheus: PrometheusServer) -> None:
     rules = eventually(evaluated, what="every rule evaluated without error")
     assert len(rules) == len(RULE_NAMES)
     assert [rule.name for rule in rules if rule.state == "firing"] == []
+
+
+def assert_every_panel_has_data(prometheus: PrometheusServer, namespace: str, since: float) -> None:
+    """Each query of deploy/grafana/dashboard.json, with Grafana's variables filled in, has data: an instant
+    query a sample now, a graph's range query a point since `since` (as Grafana runs them; a step of the
+    scrape interval sees every scraped sample)."""
+    now = time.time()
+    variables = {"$namespace": namespace, "$__rate_interval": "1m", "$__range": f"{int(now - since) + 1}s"}
+    empty = []
+    for panel in DASHBOARD["panels"]:
+        for target in panel.get("targets", []):
+            expr = target["expr"]
+            for variable, value in variables.items():
+                expr = expr.replace(variable, value)
+            assert "$" not in expr, expr
+            if target.get("instant"):
+                has_data = bool(prometheus.query(expr))
+            else:
+                has_data = any(series.values for series in prometheus.query_range(expr, since, now, 1))
+            if not has_data:
+                empty.append(f"{panel['title']}: {expr}")
+    assert empty == []
 
 
 def test_window_metrics_follow_notices_self_service_and_a_run(
@@ -126,13 +151,14 @@ def test_a_failed_rollout_shows_in_restarts_and_pending_and_fires_its_alert(
     settles(prometheus, firing, 1.0, timeout=30)
 
 
-def test_database_and_backup_metrics_follow_phases_runs_retention_and_an_upgrade(
+def test_database_backup_and_dashboard_metrics_through_runs_retention_and_an_upgrade(
     crds: LocalCluster,
     snapshot_stack: SnapshotStack,
     namespace: str,
     operator: OperatorProcess,
     prometheus: PrometheusServer,
 ) -> None:
+    started = time.time()
     cluster = crds
     daily = f'namespace="{namespace}",window="daily"'
     orders = f'namespace="{namespace}",database="orders"'
@@ -143,21 +169,46 @@ def test_database_and_backup_metrics_follow_phases_runs_retention_and_an_upgrade
 
     # Two ad-hoc occurrences (ids have second precision, so the second waits for the next second): each creates
     # a snapshot that becomes ready; the newest is the last success, and keepLast 1 deletes the older one.
+    previous: str | None = None
     for run in (1.0, 2.0):
         opened = datetime.now(UTC).replace(microsecond=0)
         eventually(lambda since=opened: datetime.now(UTC) >= since + timedelta(seconds=1), what="the next second")  # type: ignore[misc]
         backup_run_now(cluster, namespace)
         settles(prometheus, f'maintenance_backup_snapshots_total{{{daily},result="created"}}', run)
         settles(prometheus, f'maintenance_backup_snapshots_total{{{daily},result="ready"}}', run)
-        backup = eventually(lambda: db_status(cluster, namespace, "orders").get("lastBackup"), what="lastBackup")
+
+        def new_backup(seen: str | None = previous) -> dict[str, str] | None:
+            backup: dict[str, str] | None = db_status(cluster, namespace, "orders").get("lastBackup")
+            return backup if backup and backup["snapshot"] != seen else None
+
+        backup = eventually(new_backup, what="this run's snapshot as lastBackup")
+        previous = backup["snapshot"]
         newest = datetime.fromisoformat(backup["time"].replace("Z", "+00:00")).timestamp()
         settles(prometheus, f"maintenance_backup_last_success_timestamp_seconds{{{orders}}}", newest)
     settles(prometheus, f'maintenance_backup_retention_deletions_total{{{daily},reason="retention"}}', 1.0)
     assert prometheus.value(f'maintenance_backup_snapshots_total{{{daily},result="failed"}}') is None
     assert prometheus.value(f"maintenance_backup_missed_total{{{daily}}}") is None
 
-    # A minor version change is an upgrade waiting for a window (none selects the database).
+    # A minor version change is an upgrade waiting for a window (none selects the database yet).
     apply(cluster, namespace, backed_up("orders", version="16.6"))
     settles(prometheus, 'maintenance_database_upgrades_pending{engine="postgresql"}', 1.0)
     assert prometheus.value('maintenance_databases{engine="postgresql",phase="Ready"}') == 1.0
+
+    # The database's window announces the upgrade, then installs it with one restart.
+    weekly = f'namespace="{namespace}",window="weekly"'
+    apply(cluster, namespace, window("weekly", SELECT_DB, noticeBefore="8d"))
+    settles(prometheus, f"maintenance_notices_total{{{weekly}}}", 1.0)
+    settles(prometheus, f'maintenance_pending_targets{{{weekly},reason="outside-window"}}', 1.0)
+    run_now(cluster, namespace, "weekly")
+    eventually(lambda: ready(cluster, namespace, "orders", "16.6"), timeout=120, what="the upgrade installed")
+    settles(prometheus, f'maintenance_restarts_total{{{weekly},result="succeeded"}}', 1.0)
+    settles(prometheus, 'maintenance_database_upgrades_pending{engine="postgresql"}', 0.0)
     assert_no_alert_fires(prometheus)
+
+    # Every panel of the dashboard has data after this occurrence (a self-service too, for its panel).
+    apply(cluster, namespace, deployment("own", WEB, replicas=1))
+    wait_rolled_out(cluster, namespace, "deployment/own")
+    announce(cluster, namespace, "deployment/own")
+    cluster.kubectl("rollout", "restart", "-n", namespace, "deployment/own")
+    settles(prometheus, f'maintenance_self_service_total{{namespace="{namespace}"}} > bool 0', 1.0)
+    assert_every_panel_has_data(prometheus, namespace, since=started)

@@ -1,5 +1,6 @@
 """The test Prometheus scrapes a real /metrics endpoint and its query helper returns what Prometheus computed."""
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +41,10 @@ def test_scrapes_the_target_and_answers_promql(exporter: tuple[int, CollectorReg
         level.set(9)  # a later value shows up within a few scrapes
         eventually(lambda: prometheus.value("harness_level") == 9.0, timeout=10, what="the new value scraped")
         assert prometheus.value("absent_metric") is None
+        now = time.time()
+        (graph,) = prometheus.query_range("harness_level", now - 5, now, 1)
+        assert [v for _, v in graph.values][-1] == 9.0 and len(graph.values) >= 2
+        assert graph.values[-1][0] == pytest.approx(now, abs=1)
         assert {"up", "harness_events_total", "harness_level"} <= prometheus.metric_names()
         with pytest.raises(PrometheusError, match="bad_data"):
             prometheus.query("sum(")
