@@ -2,7 +2,8 @@
 
 Each metric is made to change the way the README says (a window applied, a target announced, restarted by its
 owner, restarted by a window, a failed rollout, a database upgrade, a backup) and is then read through the HTTP
-API, with the shipped alert rules evaluated on the same series.
+API, with the shipped alert rules evaluated on the same series; at the end every dashboard panel's query must
+have data.
 """
 
 import json
