@@ -33,6 +33,14 @@ lint: venv ## ruff, mypy --strict, import contracts
 crds: venv ## Regenerate crds/*.yaml from the pydantic models
 	$(PY) python -m maintenance_operator.api.crdgen crds
 
+.PHONY: prometheus-rules
+prometheus-rules: venv ## Regenerate deploy/prometheus/prometheusrule.yaml from rules.yaml
+	$(PY) python -m tools.prometheusrule
+
+.PHONY: dashboard-configmap
+dashboard-configmap: venv ## Regenerate deploy/grafana/configmap.yaml from dashboard.json
+	$(PY) python -m tools.dashboard_configmap
+
 .PHONY: cluster-build
 cluster-build: venv ## Build the local Kubernetes binaries from Go modules into ~/.cache (first time ~15 min)
 	$(PY) python -m tests.cluster build
@@ -49,6 +57,10 @@ cluster-down: venv ## Stop and delete the dev cluster
 cluster-kubeconfig: venv ## Print the dev cluster's kubeconfig path
 	@$(PY) python -m tests.cluster kubeconfig
 
+.PHONY: prometheus
+prometheus: ## Install prometheus and promtool from Debian's package when missing (the tests' real Prometheus)
+	@bash tests/cluster/install-prometheus.sh
+
 .PHONY: run
 run: venv cluster-build ## Run the operator on a local cluster with the samples and demo workloads (Ctrl-C stops all)
 	$(PY) python -m demo
@@ -58,9 +70,9 @@ bench: venv cluster-build ## Benchmarks on a local cluster (prints figures; BENC
 	$(PY) python -m benchmarks $(BENCH_ARGS)
 
 .PHONY: test-unit
-test-unit: venv ## Unit tests only (no cluster)
+test-unit: venv prometheus ## Unit tests only (no cluster; promtool checks the alert rules)
 	$(PY) pytest -m "not integration" $(PYTEST_ARGS)
 
 .PHONY: test
-test: lint cluster-build ## Linters and the whole test suite, integration tests on a real local control plane
+test: lint cluster-build prometheus ## Linters and the whole test suite, integration tests on a real local control plane
 	$(PY) pytest $(PYTEST_ARGS)

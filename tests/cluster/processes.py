@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -102,3 +104,20 @@ def pid_file_alive(path: Path) -> int | None:
     if current is None or (started not in (None, "unknown") and current not in (started, "unknown")):
         return None
     return pid
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now, for a server the tests start."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def http_ok(url: str) -> bool:
+    """Whether `url` answers 200 now; a refused or failing connection is a plain False for polling."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

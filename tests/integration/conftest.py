@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.cluster import LocalCluster
+from tests.cluster.prometheus import PrometheusServer
 from tests.integration.operator_process import OperatorProcess
+from tests.integration.polling import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +33,20 @@ def operator(
     report = request.node.stash.get(FAILED, False)
     if report:
         print(f"--- operator log ---\n{proc.log_text()[-20000:]}")
+
+
+@pytest.fixture
+def prometheus(operator: OperatorProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PrometheusServer]:
+    """A real Prometheus scraping this test's operator every second, with the shipped alert rules loaded (so they
+    are evaluated against real series), returned once it has scraped the operator."""
+    rules = [ROOT / "deploy" / "prometheus" / "rules.yaml"]
+    server = PrometheusServer(tmp_path / "prometheus", [f"127.0.0.1:{operator.metrics_port}"], rule_files=rules)
+    with server:
+        # The first scrape waits for target discovery's first update, about 5 s after start.
+        eventually(lambda: server.value("up") == 1.0, timeout=30, what="Prometheus to scrape the operator")
+        yield server
+    if request.node.stash.get(FAILED, False):
+        print(f"--- prometheus log ---\n{server.log_text()[-5000:]}")
 
 
 FAILED = pytest.StashKey[bool]()

@@ -3,7 +3,6 @@
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -11,14 +10,8 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.cluster.cluster import LocalCluster
+from tests.cluster.processes import free_port, http_ok
 from tests.integration.polling import eventually
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class OperatorProcess:
@@ -70,11 +63,7 @@ class OperatorProcess:
     def _live(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError(f"operator exited with {self.proc.returncode}:\n{self.log_text()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.liveness_port}/healthz", timeout=1) as r:
-                return bool(r.status == 200)
-        except OSError:
-            return False
+        return http_ok(f"http://127.0.0.1:{self.liveness_port}/healthz")
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:

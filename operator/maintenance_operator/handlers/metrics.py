@@ -2,7 +2,11 @@
 
 import contextlib
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+# Without this every counter and histogram child also exports a `<name>_created` series (its creation time): as many
+# series again, which no rule or dashboard reads. It is process-wide, so it covers kube/client.py's counter too.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
 
 WINDOW = ("namespace", "window")
 
@@ -63,8 +67,12 @@ def set_database(namespace: str, name: str, engine: str, phase: str, upgrade_pen
 
 
 def forget_database(namespace: str, name: str) -> None:
+    """A deleted database leaves the aggregates and loses its last-backup series, which would otherwise age on
+    and make BackupTooOld fire for a database that no longer exists."""
     _databases.pop((namespace, name), None)
     _export_databases()
+    with contextlib.suppress(KeyError):
+        last_backup.remove(namespace, name)
 
 
 def _export_databases() -> None:
