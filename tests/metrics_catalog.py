@@ -41,11 +41,14 @@ def in_code() -> dict[str, tuple[str, ...]]:
 
 
 def in_readme() -> dict[str, tuple[str, ...]]:
-    """The README's metrics table: `name` | labels | meaning, to the name's label names."""
+    """The README's metrics table: `name` | labels (or —) | meaning, to the name's label names."""
     text = README.read_text()
     table = text[text.index("### Metrics") :].split("\n\n")[1]
-    rows = re.findall(r"^\| `(maintenance_\w+)` \| ([\w, ]*) \|", table, re.MULTILINE)
-    return {name: tuple(label.strip() for label in labels.split(",") if label.strip()) for name, labels in rows}
+    rows = re.findall(r"^\| `(maintenance_\w+)` \| ([\w, ]*|—) \|", table, re.MULTILINE)
+    return {
+        name: tuple(label.strip() for label in labels.split(",") if label.strip() not in ("", "—"))
+        for name, labels in rows
+    }
 
 
 def metric_names(expr: str) -> set[str]:
