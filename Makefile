@@ -49,6 +49,10 @@ cluster-down: venv ## Stop and delete the dev cluster
 cluster-kubeconfig: venv ## Print the dev cluster's kubeconfig path
 	@$(PY) python -m tests.cluster kubeconfig
 
+.PHONY: image
+image: venv ## Build the operator image with buildah (no daemon) into an oci-archive in ~/.cache (reused while unchanged)
+	$(PY) python -m tests.cluster.image build
+
 .PHONY: run
 run: venv cluster-build ## Run the operator on a local cluster with the samples and demo workloads (Ctrl-C stops all)
 	$(PY) python -m demo
