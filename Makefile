@@ -62,8 +62,8 @@ bench: venv cluster-build ## Benchmarks on a local cluster (prints figures; BENC
 	$(PY) python -m benchmarks $(BENCH_ARGS)
 
 .PHONY: test-unit
-test-unit: venv ## Unit tests only (no cluster)
-	$(PY) pytest -m "not integration" $(PYTEST_ARGS)
+test-unit: venv ## Unit tests only (no cluster, no image)
+	$(PY) pytest -m "not integration and not image" $(PYTEST_ARGS)
 
 .PHONY: test
 test: lint cluster-build ## Linters and the whole test suite, integration tests on a real local control plane

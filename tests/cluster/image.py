@@ -5,9 +5,15 @@ ones in buildah's own storage under the cache: the base (BASE) is a Debian bookw
 from the machine's apt sources (minbase + python3, upgraded from -updates and -security, trimmed), and
 uv (UV_IMAGE) is the binary the Makefile already uses. The archive is named after a digest of every
 input (the Containerfile, the build context, the base recipe, the uv version), so unchanged inputs reuse
-it. The tools (buildah, debootstrap) are Debian packages, installed here when missing.
+it. The tools (buildah, debootstrap, and umoci + runc for running the image) are Debian packages,
+installed here when missing.
 
-`python -m tests.cluster.image [build|path]` (`make image` is `build`).
+`run()` runs a command in the built image the way a kubelet would: umoci unpacks the archive into an OCI
+runtime bundle whose config comes from the image's own config (User, Env, Entrypoint), and runc runs it
+with a read-only root, no capabilities and no new privileges. Not `buildah run`: it runs a container of
+buildah's storage, not the archive that ships, takes the user from a flag, and has no read-only root.
+
+`python -m tests.cluster.image [build|path|run -- ARGS]` (`make image` is `build`).
 """
 
 from __future__ import annotations
@@ -15,17 +21,21 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.cluster.build import _locked, cache_root
 
@@ -38,8 +48,9 @@ IMAGE = "localhost/maintenance-operator"
 USER = "65532:65532"
 
 # Command -> the Debian package that provides it.
-PACKAGES = {"buildah": "buildah", "debootstrap": "debootstrap"}
+PACKAGES = {"buildah": "buildah", "debootstrap": "debootstrap", "umoci": "umoci", "runc": "runc"}
 BUILD_TOOLS = ("buildah", "debootstrap")
+RUN_TOOLS = ("umoci", "runc")
 KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 STORAGE_DRIVER = "overlay"  # works on this machine's ext4 root; vfs would copy every layer per container
 
@@ -293,11 +304,14 @@ def _stage_context(repo: Path, target: Path) -> None:
 
 
 def _prune(keep: Path, count: int = 3) -> None:
-    """Keep the newest `count` archives, so switching branches back is cheap."""
+    """Keep the newest `count` archives (so switching branches back is cheap), and only the current unpack."""
     archives = sorted(images_dir().glob("maintenance-operator-*.oci.tar"), key=lambda p: p.stat().st_mtime)
     for old in archives[:-count]:
         if old != keep:
             old.unlink()
+    for unpacked in (images_dir() / "unpacked").glob("*"):
+        if unpacked.name != keep.name.removesuffix(".oci.tar"):
+            shutil.rmtree(unpacked, ignore_errors=True)
 
 
 def _tidy_storage() -> None:
@@ -377,9 +391,87 @@ def ensure_image(repo: Path = REPO) -> Path:
     return archive
 
 
+# Reading and running the archive ----------------------------------------------------------------------
+
+
+def _archive_json(archive: Path, member: str) -> Any:
+    with tarfile.open(archive) as tar:
+        handle = tar.extractfile(member)
+        if handle is None:
+            raise ImageError(f"{archive} has no file {member}")
+        return json.load(handle)
+
+
+def index(archive: Path) -> Any:
+    """The archive's OCI index (index.json)."""
+    return _archive_json(archive, "index.json")
+
+
+def image_config(archive: Path) -> Any:
+    """The image's config blob (its `config` holds User, Env, Entrypoint, Cmd)."""
+    manifest_digest = index(archive)["manifests"][0]["digest"]
+    manifest = _archive_json(archive, "blobs/" + manifest_digest.replace(":", "/"))
+    return _archive_json(archive, "blobs/" + manifest["config"]["digest"].replace(":", "/"))
+
+
+def unpack(archive: Path) -> Path:
+    """The archive unpacked by umoci into an OCI runtime bundle (config.json + rootfs), once per archive."""
+    bundle = images_dir() / "unpacked" / archive.name.removesuffix(".oci.tar")
+    if (bundle / "config.json").is_file():
+        return bundle
+    ensure_tools(RUN_TOOLS)
+    with _locked(images_dir() / ".unpack.lock"):
+        if (bundle / "config.json").is_file():
+            return bundle
+        bundle.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=bundle.parent, prefix=".unpack-") as scratch:
+            layout = Path(scratch) / "layout"
+            layout.mkdir()
+            _run(["tar", "-xf", str(archive), "-C", str(layout)])
+            # umoci takes a plain tag: name the image by one in this private copy of the layout.
+            listing = json.loads((layout / "index.json").read_text())
+            listing["manifests"][0].setdefault("annotations", {})["org.opencontainers.image.ref.name"] = "image"
+            (layout / "index.json").write_text(json.dumps(listing))
+            _run(["umoci", "unpack", "--image", f"{layout}:image", str(Path(scratch) / "bundle")])
+            shutil.rmtree(bundle, ignore_errors=True)
+            os.replace(Path(scratch) / "bundle", bundle)
+    return bundle
+
+
+def run(
+    archive: Path, args: Sequence[str], *, entrypoint: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the image with runc as a kubelet would with a restricted securityContext; output is captured.
+
+    With `entrypoint` the args follow the image's Entrypoint, else they replace it. The process gets the
+    image's User and Env, a read-only root filesystem, no capabilities, no new privileges and its own
+    network namespace with no interfaces up.
+    """
+    bundle = unpack(archive)
+    ensure_tools(RUN_TOOLS)
+    spec = json.loads((bundle / "config.json").read_text())
+    process = spec["process"]
+    process["args"] = [*process["args"], *args] if entrypoint else list(args)
+    process["terminal"] = False
+    process["noNewPrivileges"] = True
+    process["capabilities"] = {kind: [] for kind in ("bounding", "effective", "inheritable", "permitted", "ambient")}
+    spec["root"] = {"path": str(bundle / "rootfs"), "readonly": True}
+    state = images_dir() / "runc"
+    name = f"mo-image-{os.getpid()}-{secrets.token_hex(3)}"
+    with tempfile.TemporaryDirectory(prefix="mo-image-run-") as run_bundle:
+        (Path(run_bundle) / "config.json").write_text(json.dumps(spec))
+        command = ["runc", "--root", str(state), "run", "--bundle", run_bundle, name]
+        try:
+            return subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout)
+        finally:
+            # `runc run` deletes its container when the process exits; this covers a timeout.
+            subprocess.run(["runc", "--root", str(state), "delete", "--force", name], check=False, capture_output=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.cluster.image", description=__doc__)
-    parser.add_argument("command", nargs="?", default="build", choices=("build", "path"))
+    parser.add_argument("command", nargs="?", default="build", choices=("build", "path", "run"))
+    parser.add_argument("args", nargs="*", help="for run: the arguments after the Entrypoint")
     options = parser.parse_args(argv)
     try:
         if options.command == "path":
@@ -387,6 +479,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         started = time.monotonic()
         archive = ensure_image()
+        if options.command == "run":
+            result = run(archive, options.args)
+            print(result.stdout, end="")
+            print(result.stderr, end="", file=sys.stderr)
+            return result.returncode
         print(f"{archive}\n(image {reference()}; {time.monotonic() - started:.1f} s)")
     except ImageError as error:
         print(f"error: {error}", file=sys.stderr)
