@@ -61,6 +61,10 @@ cluster-kubeconfig: venv ## Print the dev cluster's kubeconfig path
 prometheus: ## Install prometheus and promtool from Debian's package when missing (the tests' real Prometheus)
 	@bash tests/cluster/install-prometheus.sh
 
+.PHONY: image
+image: venv ## Build the operator image with buildah (no daemon) into an oci-archive in ~/.cache (reused while unchanged)
+	$(PY) python -m tests.cluster.image build
+
 .PHONY: run
 run: venv cluster-build ## Run the operator on a local cluster with the samples and demo workloads (Ctrl-C stops all)
 	$(PY) python -m demo
@@ -70,8 +74,8 @@ bench: venv cluster-build ## Benchmarks on a local cluster (prints figures; BENC
 	$(PY) python -m benchmarks $(BENCH_ARGS)
 
 .PHONY: test-unit
-test-unit: venv prometheus ## Unit tests only (no cluster; promtool checks the alert rules)
-	$(PY) pytest -m "not integration" $(PYTEST_ARGS)
+test-unit: venv prometheus ## Unit tests only (no cluster, no image; promtool checks the alert rules)
+	$(PY) pytest -m "not integration and not image" $(PYTEST_ARGS)
 
 .PHONY: test
 test: lint cluster-build prometheus ## Linters and the whole test suite, integration tests on a real local control plane
