@@ -213,9 +213,10 @@ class WindowRunner(ScheduledWindow):
 
         Notices announce an occurrence ahead of time: none while one is open (its targets are being handled, and
         a run-now occurrence would only add two Events and a PATCH per target); after it closes, what is left is
-        announced for the next one.
+        announced for the next one. None while the window is suspended (nothing would happen then): unsuspending
+        it changes the window, which wakes a pass that sends what is due.
         """
-        if current is not None or not upcoming:
+        if current is not None or not upcoming or ws.suspend:
             return None
         occ_id, start, end = upcoming[0].id, upcoming[0].start, upcoming[0].end
         before = sched.parse_duration(spec.notice_before)
