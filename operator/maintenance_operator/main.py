@@ -17,6 +17,7 @@ from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers import runtime as rt
 from maintenance_operator.handlers.cache_events import CacheEvents
 from maintenance_operator.handlers.leader_election import LeaderElection
+from maintenance_operator.handlers.probes import ProbeServer, Readiness, readiness
 from maintenance_operator.handlers.registry import build_registry
 from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
@@ -52,7 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: in-cluster, then $KUBECONFIG)")
     parser.add_argument("--context", default=None, help="kubeconfig context to use")
     parser.add_argument(
-        "--liveness", default=None, metavar="URL", help="serve kopf's liveness probe, e.g. http://0.0.0.0:8081/healthz"
+        "--probe-port",
+        type=int,
+        default=8081,
+        help="port of /healthz (the event loop answers) and /readyz (workload cache synced; leader or warm "
+        "standby), served by the operator's event loop (0 disables; default 8081)",
+    )
+    parser.add_argument("--probe-address", default="0.0.0.0", help="address of the probes (default 0.0.0.0)")
+    parser.add_argument(
+        "--liveness",
+        default=None,
+        metavar="URL",
+        help="also serve kopf's own liveness endpoint there, e.g. http://127.0.0.1:8082/healthz (default off)",
     )
     election = parser.add_argument_group(
         "leader election",
@@ -133,11 +145,30 @@ def configure_logging(fmt: str, verbose: bool) -> None:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-async def run(args: argparse.Namespace) -> int:
-    """Run until stopped; 1 when leadership was lost (the process must restart as a standby), else 0."""
+def leader_timing(args: argparse.Namespace) -> Timing:
     timing = Timing(args.lease_duration, args.renew_deadline, args.retry_period)
     if args.leader_elect and (problem := timing.problem()):
         raise SystemExit(f"maintenance-operator: {problem}")
+    return timing
+
+
+async def start_probes(
+    args: argparse.Namespace, cache: ClusterCache, election: LeaderElection | None
+) -> ProbeServer | None:
+    if not args.probe_port:
+        return None
+
+    def ready() -> Readiness:
+        return readiness(cache.synced.is_set(), election.state if election is not None else None)
+
+    probes = ProbeServer(args.probe_address, args.probe_port, ready)
+    await probes.start()
+    return probes
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Run until stopped; 1 when leadership was lost (the process must restart as a standby), else 0."""
+    timing = leader_timing(args)
     creds = load_credentials(args.kubeconfig, args.context)
     identity = args.leader_election_id or default_identity()
     client = KubeClient(creds, user_agent=f"maintenance-operator ({identity})")
@@ -177,6 +208,7 @@ async def run(args: argparse.Namespace) -> int:
             await election.release()
         await cache.stop()
 
+    probes = await start_probes(args, cache, election)
     await cache.start()
     background = [asyncio.create_task(act_when_ready(), name="act when ready")]
     if election is not None:
@@ -193,6 +225,8 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await cancel(background)
         await cache.stop()
+        if probes is not None:
+            await probes.stop()
     return exit_code
 
 

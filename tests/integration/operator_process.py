@@ -5,6 +5,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +38,7 @@ class OperatorProcess:
         self.extra_args = extra_args or []
         self.metrics_port = free_port()
         self.liveness_port = free_port()
+        self.probe_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -46,6 +48,7 @@ class OperatorProcess:
     def start(self) -> "OperatorProcess":
         args = [sys.executable, "-m", "maintenance_operator.main", "--metrics-port", str(self.metrics_port)]
         args += ["--metrics-address", "127.0.0.1", "--liveness", f"http://127.0.0.1:{self.liveness_port}/healthz"]
+        args += ["--probe-port", str(self.probe_port), "--probe-address", "127.0.0.1"]
         args += ["--leader-election-id", self.identity]
         if self.namespaces:
             args += ["--leader-election-namespace", self.namespaces[0]]
@@ -64,6 +67,14 @@ class OperatorProcess:
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError(f"operator exited with {self.proc.returncode}:\n{self.log_text()}")
         return http_ok(f"http://127.0.0.1:{self.liveness_port}/healthz")
+
+    def probe(self, path: str) -> tuple[int, str]:
+        """The status and text of `/healthz` or `/readyz` on the operator's probe port."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.probe_port}{path}", timeout=5) as r:
+                return int(r.status), r.read().decode()
+        except urllib.error.HTTPError as err:
+            return int(err.code), err.read().decode()
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
