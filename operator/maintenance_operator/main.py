@@ -23,6 +23,7 @@ from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
 from maintenance_operator.kube.credentials import load_credentials
 from maintenance_operator.kube.informer import cancel
+from maintenance_operator.planning import webhooks
 from maintenance_operator.planning.leases import Timing
 
 log = logging.getLogger("maintenance_operator")
@@ -105,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry-period", type=float, default=2.0, metavar="S", help="seconds between renewals and tries (default 2)"
     )
     parser.add_argument(
+        webhooks.ALLOWED_HOSTS_FLAG,
+        default="",
+        metavar="PATTERNS",
+        help="hosts a MaintenanceWindow's noticeWebhook may call: comma-separated glob patterns on the URL's host, "
+        "e.g. 'hooks.example.com,*.internal.example' (default none: every webhook is refused, Ready=False)",
+    )
+    parser.add_argument(
         "--cache-page-size",
         type=int,
         default=500,
@@ -173,7 +181,8 @@ async def run(args: argparse.Namespace) -> int:
     identity = args.leader_election_id or default_identity()
     client = KubeClient(creds, user_agent=f"maintenance-operator ({identity})")
     cache = ClusterCache(client, args.namespace, page_size=args.cache_page_size)
-    runtime = rt.Runtime(client=client, cache=cache)
+    hosts = webhooks.parse_patterns(args.notice_webhook_allowed_hosts)
+    runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts)
     rt.install(runtime)
     cache_events = CacheEvents(runtime)
     cache_events.subscribe()

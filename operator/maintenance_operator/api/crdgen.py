@@ -35,6 +35,8 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
             out[key] = _resolve(value, defs)
     if "anyOf" in out:
         branches = [b for b in out.pop("anyOf") if b.get("type") != "null"]
+        if (either := _string_or_list(branches)) is not None:
+            return {**either, **out}
         if len(branches) != 1:
             raise ValueError(f"cannot express a union of {len(branches)} types in a structural schema")
         out = {**branches[0], **out}
@@ -50,6 +52,24 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
     if "const" in out:
         out["enum"] = [out.pop("const")]
     return out
+
+
+def _string_or_list(branches: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A string, or a list of such strings (`noticeBefore: 72h` or `[168h, 24h]`), as a structural schema.
+
+    A structural schema has one type per node, so the node has none and keeps what it gets
+    (`x-kubernetes-preserve-unknown-fields`); the API server still checks a string's pattern and length, and a
+    list's items and size (each keyword applies only to values of its own type). Other types (a number, an
+    object) pass admission and the operator reports them in the Ready condition.
+    """
+    if len(branches) != 2:
+        return None
+    text, many = sorted(branches, key=lambda b: str(b.get("type")), reverse=True)
+    if text.get("type") != "string" or many.get("type") != "array" or many.get("items") != text:
+        return None
+    string_rules = {k: v for k, v in text.items() if k != "type"}
+    list_rules = {k: v for k, v in many.items() if k != "type"}
+    return {"x-kubernetes-preserve-unknown-fields": True, **string_rules, **list_rules}
 
 
 def structural(model: type[Any]) -> dict[str, Any]:
