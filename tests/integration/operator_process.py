@@ -12,6 +12,7 @@ from types import TracebackType
 
 from tests.cluster.cluster import LocalCluster
 from tests.cluster.processes import free_port, http_ok
+from tests.integration.credentials import grant_lease
 from tests.integration.polling import eventually
 
 
@@ -30,12 +31,14 @@ class OperatorProcess:
         *,
         identity: str | None = None,
         extra_args: list[str] | None = None,
+        kubeconfig: Path | None = None,
     ) -> None:
         self.cluster = cluster
         self.namespaces = namespaces
         self.log_path = log_path
         self.identity = identity or f"test-{secrets.token_hex(4)}"
         self.extra_args = extra_args or []
+        self.kubeconfig = kubeconfig  # None: the cluster admin's; else e.g. the ServiceAccount's (credentials.py)
         self.metrics_port = free_port()
         self.liveness_port = free_port()
         self.probe_port = free_port()
@@ -56,6 +59,10 @@ class OperatorProcess:
             args += ["--namespace", ns]
         args += self.extra_args
         env = {**self.cluster.env, "PYTHONUNBUFFERED": "1"}
+        if self.kubeconfig is not None:
+            env["KUBECONFIG"] = str(self.kubeconfig)
+            if self.namespaces:
+                grant_lease(self.cluster, self.namespaces[0])
         root = Path(__file__).resolve().parents[2]
         env["PYTHONPATH"] = os.pathsep.join([str(root / "operator"), env.get("PYTHONPATH", "")])
         log = self.log_path.open("ab")

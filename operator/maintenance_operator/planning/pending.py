@@ -50,13 +50,25 @@ def pending(w: Workload) -> Pending | None:
     return Pending(w.required, w.required_since)
 
 
+def done_by_window(w: Workload) -> bool:
+    """A window restarted it after the announcement: the maintenance is the window's, whatever came later."""
+    since = w.required_since
+    return since is not None and w.window_restarted_at is not None and w.window_restarted_at >= since
+
+
 def completion_to_record(w: Workload) -> str | None:
-    """How maintenance was completed if the operator has not recorded it yet: `self-service` or the window."""
+    """How maintenance was completed if the operator has not recorded it yet: `self-service` or the window.
+
+    None once a window has restarted it for this announcement: a later restart by the user (the window's
+    `restarted-by` no longer matches restartedAt) completes nothing new and is not credited.
+    """
     since = w.required_since
     if w.required is None or since is None or (w.completed_at is not None and w.completed_at >= since):
         return None
     if done_by_restart(w):
-        return w.restarted_by or "self-service"
+        if w.restarted_by:
+            return w.restarted_by
+        return None if done_by_window(w) else "self-service"
     return None
 
 
@@ -76,6 +88,7 @@ def self_served(w: Workload, revision_created: datetime | None) -> bool:
     return (
         may_be_self_served(w)
         and w.restarted_by is None
+        and not done_by_window(w)
         and w.replicas > 0
         and since is not None
         and revision_created is not None

@@ -46,6 +46,9 @@ class Workload:
     # The pod template revision the workload is rolling out or runs: a Deployment's `deployment.kubernetes.io/
     # revision` (its ReplicaSet carries the same), a StatefulSet's `status.updateRevision` (a ControllerRevision).
     revision: str | None = None
+    # When a window last restarted it (from `restarted-by`), even if the user has restarted it since: a restart
+    # by the user after the window did the maintenance is not self-service.
+    window_restarted_at: datetime | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -111,6 +114,11 @@ def _restarted_by(stamp: str | None, restarted_at: datetime | None) -> str | Non
     return window if window and restarted_at is not None and parse_time(at) == restarted_at else None
 
 
+def _window_restart_time(stamp: str | None) -> datetime | None:
+    window, _, at = (stamp or "").partition(" ")
+    return parse_time(at) if window else None
+
+
 def workload_from_object(kind: str, body: Mapping[str, Any]) -> Workload:
     """Build the slim view from a watch event body; tolerant of any missing field."""
     meta = body.get("metadata") or {}
@@ -133,6 +141,7 @@ def workload_from_object(kind: str, body: Mapping[str, Any]) -> Workload:
         restarted_at=restarted_at,
         occurrence=template_annotations.get(names.ANNOTATION_OCCURRENCE),
         restarted_by=_restarted_by(annotations.get(names.ANNOTATION_RESTARTED_BY), restarted_at),
+        window_restarted_at=_window_restart_time(annotations.get(names.ANNOTATION_RESTARTED_BY)),
         notice_sent=annotations.get(names.ANNOTATION_NOTICE_SENT),
         replicas=_int(spec.get("replicas"), 1),
         paused=bool(spec.get("paused")),

@@ -113,6 +113,14 @@ def test_re_announcing_later_makes_done_maintenance_pending_again() -> None:
             pending_workload(restarted_at=AFTER, completed_at=BEFORE), "self-service", id="recorded-for-earlier"
         ),
         pytest.param(workload(required="security", restarted_at=AFTER), None, id="not-yet-stamped"),
+        # The window did it; the user restarted again later: not self-service (issue 13, defect 2).
+        pytest.param(
+            pending_workload(restarted_at=AFTER + SECOND, window_restarted_at=AFTER), None, id="user-after-window"
+        ),
+        # A window restart for an earlier announcement does not cover this one.
+        pytest.param(
+            pending_workload(restarted_at=AFTER, window_restarted_at=BEFORE), "self-service", id="window-for-earlier"
+        ),
     ],
 )
 def test_completion_to_record(w: Workload, expected: str | None) -> None:
@@ -148,6 +156,7 @@ def test_pods_are_worth_a_look_only_for_settled_pending_workloads(w: Workload, e
         pytest.param(pending_workload(restarted_by="MaintenanceWindow/weekly"), AFTER, False, id="a-window-did-it"),
         pytest.param(workload(), AFTER, False, id="nothing-pending"),
         pytest.param(pending_workload(completed_at=AFTER), AFTER, False, id="already-recorded"),
+        pytest.param(pending_workload(window_restarted_at=AFTER), AFTER, False, id="a-window-restarted-it-before"),
     ],
 )
 def test_self_served_when_the_running_revision_is_newer_than_the_announcement(

@@ -451,3 +451,20 @@ def test_builder_defaults_match_the_slim_view() -> None:
     raw = workload_from_object("Deployment", deployment("web", namespace="shop"))
     slim = workload("web", namespace="shop", uid=raw.uid)
     assert raw == slim
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        pytest.param(restart_stamp(WINDOW, "2026-12-01T14:00:05Z"), datetime(2026, 12, 1, 14, 0, 5, tzinfo=UTC)),
+        pytest.param(None, None, id="never-restarted-by-a-window"),
+        pytest.param(" 2026-12-01T14:00:05Z", None, id="stamp-without-window"),
+        pytest.param(f"{WINDOW} soon", None, id="garbage-time"),
+    ],
+)
+def test_the_windows_restart_time_survives_a_later_user_restart(stamp: str | None, expected: datetime | None) -> None:
+    annotations = {} if stamp is None else {names.ANNOTATION_RESTARTED_BY: stamp}
+    template = {names.ANNOTATION_RESTARTED_AT: "2026-12-01T18:00:00Z"}  # the user's, later
+    w = workload_from_object("Deployment", deployment(annotations=annotations, template_annotations=template))
+    assert w.window_restarted_at == expected
+    assert w.restarted_by is None
