@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from maintenance_operator.kube.webhook import SECRET_NAME
 from tests.cluster.cluster import LocalCluster
 from tests.integration.conftest import FAILED, ROOT
 from tests.integration.operator_process import OperatorProcess
@@ -66,11 +67,16 @@ def test_a_suspended_window_sends_no_notice_until_it_is_unsuspended(
 
 @pytest.fixture
 def hooked(
-    crds: LocalCluster, namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+    crds: LocalCluster,
+    namespace: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    operator_kubeconfig: Path | None,
 ) -> Iterator[OperatorProcess]:
     """The operator allowed to call 127.0.0.1 (and nothing else)."""
     args = ["--notice-webhook-allowed-hosts", "127.0.0.1"]
-    proc = OperatorProcess(crds, [namespace], tmp_path / "operator.log", extra_args=args)
+    log = tmp_path / "operator.log"
+    proc = OperatorProcess(crds, [namespace], log, extra_args=args, kubeconfig=operator_kubeconfig)
     with proc:
         yield proc
     if request.node.stash.get(FAILED, False):
@@ -84,12 +90,12 @@ def in_three_hours() -> dict[str, Any]:
 
 
 def hooked_window(name: str, url: str) -> dict[str, Any]:
-    hook = {"url": url, "secretKeyRef": {"name": "hook", "key": "hmac-key"}}
+    hook = {"url": url, "secretKeyRef": {"name": SECRET_NAME, "key": "hmac-key"}}
     return window(name, SELECT, **in_three_hours(), noticeWebhook=hook)
 
 
 def pending_web(cluster: LocalCluster, namespace: str) -> None:
-    cluster.kubectl("create", "secret", "generic", "hook", "-n", namespace, f"--from-literal=hmac-key={KEY}")
+    cluster.kubectl("create", "secret", "generic", SECRET_NAME, "-n", namespace, f"--from-literal=hmac-key={KEY}")
     apply(cluster, namespace, deployment("web", WEB, replicas=1))
     wait_rolled_out(cluster, namespace, "deployment/web")
     announce(cluster, namespace, "deployment/web")

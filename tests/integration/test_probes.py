@@ -61,9 +61,12 @@ def test_not_ready_until_the_workload_cache_is_synced(
                 print(f"--- operator log ---\n{proc.log_text()[-15000:]}")
 
 
-def test_leader_and_warm_standby_are_both_ready(crds: LocalCluster, namespace: str, tmp_path: Path) -> None:
-    a = OperatorProcess(crds, [namespace], tmp_path / "a.log", identity=f"{namespace}-a")
-    b = OperatorProcess(crds, [namespace], tmp_path / "b.log", identity=f"{namespace}-b")
+def test_leader_and_warm_standby_are_both_ready(
+    crds: LocalCluster, namespace: str, tmp_path: Path, operator_kubeconfig: Path | None
+) -> None:
+    creds = operator_kubeconfig
+    a = OperatorProcess(crds, [namespace], tmp_path / "a.log", identity=f"{namespace}-a", kubeconfig=creds)
+    b = OperatorProcess(crds, [namespace], tmp_path / "b.log", identity=f"{namespace}-b", kubeconfig=creds)
     with a:
         eventually(a.is_leader, timeout=30, what="a leads")
         with b:

@@ -15,6 +15,11 @@ from maintenance_operator.planning import webhooks
 ATTEMPT_TIMEOUT = 10.0  # seconds for one POST, connection included
 
 
+# The only Secret name deploy/'s role lets the operator read (a `resourceNames` rule): a tenant's window cannot
+# make it read any other Secret of its namespace.
+SECRET_NAME = "maintenance-notice-webhook"
+
+
 class WebhookSecretError(Exception):
     """The window's Secret or its key cannot be read: nothing can be signed, so nothing is sent."""
 
@@ -26,6 +31,11 @@ async def signing_key(client: KubeClient, namespace: str, name: str, key: str) -
     except ApiError as err:
         if err.status == 404:
             raise WebhookSecretError(f"Secret {namespace}/{name} (spec.noticeWebhook.secretKeyRef) not found") from None
+        if err.status == 403:
+            raise WebhookSecretError(
+                f"Secret {namespace}/{name} may not be read by the operator: its role lets it read only the Secrets "
+                f"its installer named (deploy/: {SECRET_NAME!r}); {err.message}"
+            ) from None
         raise WebhookSecretError(f"Secret {namespace}/{name} cannot be read: {err.message}") from None
     encoded = (secret.get("data") or {}).get(key)
     if not isinstance(encoded, str) or not encoded:
