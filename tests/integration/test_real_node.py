@@ -20,7 +20,7 @@ import pytest
 
 from tests.cluster import image, realnode
 from tests.cluster.cluster import REPO_ROOT, LocalCluster, kwok_workdir
-from tests.cluster.processes import poll
+from tests.cluster.processes import pid_file_alive, poll
 from tests.cluster.realnode import RealNode
 from tests.integration.owner import owner_process
 from tests.integration.polling import eventually
@@ -255,4 +255,54 @@ def test_the_guard_leaves_the_host_as_it_was_when_the_owner_is_killed() -> None:
     finally:
         owner.kill()
         owner.wait()
+    assert_host_unchanged(before)
+
+
+def _guard_pid(cluster: str) -> int:
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = proc.joinpath("cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"guard" in argv and cluster.encode() in argv:
+            return int(proc.name)
+    raise AssertionError(f"no guard process for {cluster}")
+
+
+@pytest.mark.parametrize("api_server_dies", [False, True], ids=["control-plane-alive", "api-server-dead"])
+def test_a_node_left_behind_by_a_dead_run_is_removed_by_the_next_start(api_server_dies: bool) -> None:
+    before = host_snapshot()
+    owner = owner_process(
+        "import time\n"
+        "from tests.cluster import LocalCluster\n"
+        "with LocalCluster(nodes=1, real_node=True) as c:\n"
+        "    node = c.start_real_node()\n"
+        "    print(c.name, node.name, flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    try:
+        assert owner.stdout is not None
+        dead, node_name = owner.stdout.readline().split()
+        state = realnode.State.load()
+        assert state is not None and state.node == node_name
+        start_sleeper(LocalCluster(dead), RealNode(name=node_name, cluster=dead, api_port=state.api_port))
+        # The whole run dies at once, its guard too: the node, its Pod and its cluster stay behind.
+        os.kill(_guard_pid(dead), signal.SIGKILL)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=30)
+        if api_server_dies:  # then nobody can drain the node: containerd itself must stop its containers
+            apiserver = pid_file_alive(kwok_workdir() / "clusters" / dead / "pids" / "kube-apiserver.pid")
+            assert apiserver is not None
+            os.kill(apiserver, signal.SIGKILL)
+    finally:
+        owner.kill()
+        owner.wait()
+    left = realnode.State.load()
+    assert left is not None and left.cluster == dead
+    assert host_snapshot()["links"] != before["links"]
+    with LocalCluster(nodes=1, real_node=True) as cluster:
+        node = cluster.start_real_node()
+        assert not (kwok_workdir() / "clusters" / dead).exists(), "the stale cluster was pruned"
+        assert node.cluster == cluster.name and realnode.State.load() is not None
+        node.teardown()
     assert_host_unchanged(before)
