@@ -7,12 +7,14 @@ down), and compare what a kubelet changes on a host before and after.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +172,11 @@ def host_snapshot() -> dict[str, Any]:
         return [line for line in run(command).splitlines() if not line.startswith("#")]  # comments carry the time
 
     mounts = []
+    buildah = str(image.images_dir() / "buildah")
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         fields = line.split()
-        mounts.append(" ".join(fields[3:]))  # without the mount ids, which a remount would also change
+        if not fields[4].startswith(buildah):  # image builds (other runs' too) mount and unmount their storage
+            mounts.append(" ".join(fields[3:]))  # without the mount ids, which a remount would also change
     links = run("ip", "-o", "link").splitlines()
     cgroups: dict[str, list[str]] = {}
     for hierarchy in realnode.cgroup_hierarchies():
@@ -213,6 +217,7 @@ def assert_host_unchanged(before: dict[str, Any]) -> None:
 
 
 def test_an_orderly_stop_leaves_the_host_as_it_was() -> None:
+    realnode.image_archives()  # a build would change the mounts (and take a while) in the middle
     before = host_snapshot()
     with LocalCluster(nodes=1, real_node=True) as cluster:
         node = cluster.start_real_node()
@@ -228,33 +233,44 @@ def test_an_orderly_stop_leaves_the_host_as_it_was() -> None:
     print("image imports: " + ", ".join(f"{k} {v:.1f} s" for k, v in (node.import_seconds or {}).items()))
 
 
-def test_the_guard_leaves_the_host_as_it_was_when_the_owner_is_killed() -> None:
-    before = host_snapshot()
+@contextlib.contextmanager
+def owner_with_a_pod() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Another process owning a cluster with a real node, with a Pod running there; yields it and the cluster."""
+    realnode.image_archives()  # built here if needed: its output must not mix with what the owner says
     owner = owner_process(
         "import time\n"
         "from tests.cluster import LocalCluster\n"
         "with LocalCluster(nodes=1, real_node=True) as c:\n"
         "    node = c.start_real_node()\n"
-        "    print(c.name, node.name, flush=True)\n"
+        "    print('READY', c.name, node.name, flush=True)\n"
         "    time.sleep(600)\n"
     )
     try:
         assert owner.stdout is not None
-        name, node_name = owner.stdout.readline().split()
-        cluster = LocalCluster(name)
+        line = ""
+        while not line.startswith("READY "):
+            line = owner.stdout.readline()
+            assert line, "the owner exited before its real node was Ready"
+        name, node_name = line.split()[1:]
         state = realnode.State.load()
         assert state is not None and state.node == node_name
-        node = RealNode(name=node_name, cluster=name, api_port=state.api_port)
-        start_sleeper(cluster, node)
+        start_sleeper(LocalCluster(name), RealNode(name=node_name, cluster=name, api_port=state.api_port))
+        yield owner, name
+    finally:
+        owner.kill()
+        owner.wait()
+
+
+def test_the_guard_leaves_the_host_as_it_was_when_the_owner_is_killed() -> None:
+    realnode.image_archives()
+    before = host_snapshot()
+    with owner_with_a_pod() as (owner, name):
         killed = time.monotonic()
         owner.send_signal(signal.SIGKILL)
         owner.wait(timeout=30)
         poll(lambda: not realnode.state_file().exists(), 180, "the guard to tear the real node down")
         poll(lambda: not (kwok_workdir() / "clusters" / name).exists(), 60, f"the guard to delete {name}")
         print(f"the guard tore the real node and its cluster down {time.monotonic() - killed:.1f} s after SIGKILL")
-    finally:
-        owner.kill()
-        owner.wait()
     assert_host_unchanged(before)
 
 
@@ -271,21 +287,9 @@ def _guard_pid(cluster: str) -> int:
 
 @pytest.mark.parametrize("api_server_dies", [False, True], ids=["control-plane-alive", "api-server-dead"])
 def test_a_node_left_behind_by_a_dead_run_is_removed_by_the_next_start(api_server_dies: bool) -> None:
+    realnode.image_archives()
     before = host_snapshot()
-    owner = owner_process(
-        "import time\n"
-        "from tests.cluster import LocalCluster\n"
-        "with LocalCluster(nodes=1, real_node=True) as c:\n"
-        "    node = c.start_real_node()\n"
-        "    print(c.name, node.name, flush=True)\n"
-        "    time.sleep(600)\n"
-    )
-    try:
-        assert owner.stdout is not None
-        dead, node_name = owner.stdout.readline().split()
-        state = realnode.State.load()
-        assert state is not None and state.node == node_name
-        start_sleeper(LocalCluster(dead), RealNode(name=node_name, cluster=dead, api_port=state.api_port))
+    with owner_with_a_pod() as (owner, dead):
         # The whole run dies at once, its guard too: the node, its Pod and its cluster stay behind.
         os.kill(_guard_pid(dead), signal.SIGKILL)
         owner.send_signal(signal.SIGKILL)
@@ -294,9 +298,6 @@ def test_a_node_left_behind_by_a_dead_run_is_removed_by_the_next_start(api_serve
             apiserver = pid_file_alive(kwok_workdir() / "clusters" / dead / "pids" / "kube-apiserver.pid")
             assert apiserver is not None
             os.kill(apiserver, signal.SIGKILL)
-    finally:
-        owner.kill()
-        owner.wait()
     left = realnode.State.load()
     assert left is not None and left.cluster == dead
     assert host_snapshot()["links"] != before["links"]
