@@ -302,12 +302,8 @@ def start(cluster: LocalCluster) -> RealNode:
     ensure_packages()
     archives = image_archives()
     started = time.monotonic()
-    _wait_for_machine(cluster.name)
     name = f"{cluster.name}-real"
-    with _host_lock():
-        state = State.record(cluster.name, name)
-        state.api_port = _api_port(cluster)
-        state.save()
+    state = _claim_machine(cluster.name, name, _api_port(cluster))
     try:
         imports = _start(cluster, state, archives)
     except BaseException:
@@ -318,32 +314,34 @@ def start(cluster: LocalCluster) -> RealNode:
     return node
 
 
-def _wait_for_machine(cluster: str) -> None:
-    """Remove a stale node (its cluster is gone or stale); wait while another live cluster's node runs."""
+def _claim_machine(cluster: str, node: str, api_port: int) -> State:
+    """Record the host as it is now for `node`, once no other node runs: a stale one (its cluster gone or stale)
+    is torn down first; while another live cluster's node runs, wait. Check and record happen under one lock, so
+    two starts never both claim the machine."""
     from tests.cluster.cluster import LocalCluster, is_stale  # noqa: PLC0415 - cluster imports this module
 
-    def free() -> bool:
+    def claim() -> State | None:
         with _host_lock():
-            state = State.load()
-            if state is None and not state_file().with_suffix(".tmp").exists():
-                return True
-            if state is None or state.cluster == cluster or is_stale(state.cluster):
-                _log(f"removing the stale real node of {state.cluster if state else 'an unknown cluster'}")
-                _teardown_locked(state)
-                return True
-            if not LocalCluster(state.cluster).exists():
-                _log(f"removing the real node of {state.cluster}, a cluster that is gone")
-                _teardown_locked(state)
-                return True
-            return False
+            held = State.load()
+            if held is not None or state_file().with_suffix(".tmp").exists():
+                live = held is not None and held.cluster != cluster and not is_stale(held.cluster)
+                if live and held is not None and LocalCluster(held.cluster).exists():
+                    return None  # another run's node: theirs to tear down
+                _log(f"removing the stale real node of {held.cluster if held else 'an unknown cluster'}")
+                _teardown_locked(held)
+            state = State.record(cluster, node)
+            state.api_port = api_port
+            state.save()
+            return state
 
-    if not free():
-        holder = State.load()
-        _log(f"another real node ({holder.node if holder else '?'}) runs on this machine; waiting for it to go")
-        try:
-            poll(free, WAIT_FOR_OTHER_NODE, "the other real node on this machine to be torn down", interval=2)
-        except Timeout as error:
-            raise RealNodeError(f"{error}: one real node per machine (fixed netfilter and cgroup names)") from error
+    if (state := claim()) is not None:
+        return state
+    holder = State.load()
+    _log(f"another real node ({holder.node if holder else '?'}) runs on this machine; waiting for it to go")
+    try:
+        return poll(claim, WAIT_FOR_OTHER_NODE, "the other real node on this machine to be torn down", interval=2)
+    except Timeout as error:
+        raise RealNodeError(f"{error}: one real node per machine (fixed netfilter and cgroup names)") from error
 
 
 def _api_port(cluster: LocalCluster) -> int:

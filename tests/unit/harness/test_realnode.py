@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.cluster import build, pause, pytest_plugin, realnode
+from tests.cluster import cluster as cluster_module
 from tests.cluster.cluster import LocalCluster
 
 
@@ -184,3 +185,40 @@ def test_tests_on_the_shared_real_node_are_ordered_last() -> None:
     ]]  # fmt: skip
     pytest_plugin.pytest_collection_modifyitems(None, None, items)  # type: ignore[arg-type]
     assert [item.name for item in items] == ["b", "d", "a", "c"]
+
+
+@pytest.mark.parametrize(
+    ("holder", "stale", "exists", "torn_down"),
+    [
+        (None, False, False, False),  # a free machine
+        ("mine", False, True, True),  # my cluster's previous node
+        ("dead", True, True, True),  # its owner died
+        ("gone", False, False, True),  # its cluster was deleted
+    ],
+)
+def test_a_start_claims_the_machine_after_removing_a_stale_node(
+    monkeypatch: pytest.MonkeyPatch, holder: str | None, stale: bool, exists: bool, torn_down: bool
+) -> None:
+    if holder is not None:
+        _state(cluster=holder, node=f"{holder}-real").save()
+    removed: list[str | None] = []
+    monkeypatch.setattr(realnode, "_teardown_locked", lambda state: removed.append(state and state.cluster))
+    monkeypatch.setattr(
+        realnode.State, "record", staticmethod(lambda cluster, node: _state(cluster=cluster, node=node))
+    )
+    monkeypatch.setattr(cluster_module, "is_stale", lambda name: stale)
+    monkeypatch.setattr(LocalCluster, "exists", lambda self: exists)
+    state = realnode._claim_machine("mine", "mine-real", 1234)
+    assert removed == ([holder] if torn_down else [])
+    assert (state.cluster, state.node, state.api_port) == ("mine", "mine-real", 1234)
+    assert realnode.State.load() == state
+
+
+def test_a_live_node_of_another_run_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    _state(cluster="theirs", node="theirs-real").save()
+    monkeypatch.setattr(cluster_module, "is_stale", lambda name: False)
+    monkeypatch.setattr(LocalCluster, "exists", lambda self: True)
+    monkeypatch.setattr(realnode, "WAIT_FOR_OTHER_NODE", 0.0)
+    with pytest.raises(realnode.RealNodeError, match="one real node per machine"):
+        realnode._claim_machine("mine", "mine-real", 1234)
+    assert realnode.State.load() == _state(cluster="theirs", node="theirs-real")
