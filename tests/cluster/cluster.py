@@ -348,10 +348,12 @@ class LocalCluster:
             if result.returncode != 0:
                 return False
             items = json.loads(result.stdout)["items"]
+            # Only kwok's nodes count: a real node (realnode.py) comes and goes on its own.
             ready_nodes = sum(
                 1
                 for item in items
                 if item["kind"] == "Node"
+                and item["metadata"].get("annotations", {}).get(FAKE_NODE_ANNOTATION) == "fake"
                 and any(c["type"] == "Ready" and c["status"] == "True" for c in item["status"].get("conditions", []))
             )
             has_sa = any(item["kind"] == "ServiceAccount" and item["metadata"]["name"] == "default" for item in items)

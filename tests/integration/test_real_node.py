@@ -223,6 +223,12 @@ def test_an_orderly_stop_leaves_the_host_as_it_was() -> None:
         node = cluster.start_real_node()
         during = host_snapshot()
         start_sleeper(cluster, node)
+        # kwok still manages its own nodes, a new one included, and fakes their Pods beside the real node.
+        cluster.add_nodes(1)
+        fake = {"name": "main", "image": "registry.k8s.io/pause:3.10"}  # never pulled: kwok fakes it
+        apply(cluster, "default", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "fake"},
+                                   "spec": {"nodeSelector": {"type": "kwok"}, "containers": [fake]}})  # fmt: skip
+        cluster.kubectl("wait", "-n", "default", "--for=condition=Ready", "--timeout=60s", "pod/fake")
         node.teardown()
     assert node.teardown_seconds is not None
     # Not a vacuous comparison: the node did change what is compared.
