@@ -41,6 +41,10 @@ prometheus-rules: venv ## Regenerate deploy/prometheus/prometheusrule.yaml from 
 dashboard-configmap: venv ## Regenerate deploy/grafana/configmap.yaml from dashboard.json
 	$(PY) python -m tools.dashboard_configmap
 
+.PHONY: notice-schema
+notice-schema: venv ## Regenerate docs/notice-webhook.schema.json from the webhook body's models
+	$(PY) python -m tools.notice_schema
+
 .PHONY: cluster-build
 cluster-build: venv ## Build the local Kubernetes binaries from Go modules into ~/.cache (first time ~15 min)
 	$(PY) python -m tests.cluster build

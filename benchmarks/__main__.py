@@ -59,12 +59,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CHOICES = ("restarts", "boundary", "idle", "backups", "memory", "scale", "failover")
 
 
-def install_crds(cluster: LocalCluster) -> None:
-    files = [arg for path in sorted((ROOT / "crds").glob("*.yaml")) for arg in ("-f", str(path))]
-    cluster.kubectl("apply", *files)
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *files)
-
-
 def window_status(cluster: LocalCluster, namespace: str, name: str) -> dict[str, Any]:
     status: dict[str, Any] = cluster.kubectl_json("get", "mw", name, "-n", namespace).get("status") or {}
     return status
@@ -400,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mo-bench-") as tmp, LocalCluster(nodes=nodes) as cluster:
         work = Path(tmp)
         print(f"cluster {cluster.name}: {nodes} fake nodes, started in {cluster.start_seconds:.1f} s", flush=True)
-        install_crds(cluster)
+        cluster.install_crds()
         if "restarts" in chosen:
             print(f"[restarts] {args.deployments} Deployments, concurrency {args.concurrency}", flush=True)
             bench_restarts(cluster, work, args.deployments, args.concurrency)

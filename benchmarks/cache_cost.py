@@ -39,10 +39,10 @@ async def _reduced_bytes(
         page = await client.request("GET", path, params=params, accept=METADATA_LIST)
         kept.extend(entry for item in page.get("items") or () if (entry := reduce(item.get("metadata") or {})))
         token = (page.get("metadata") or {}).get("continue")
+        del page  # only the reduced entries may remain when the snapshot is taken
         if not token:
             break
         params["continue"] = token
-        del page
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
     held = sum(stat.size_diff for stat in after.compare_to(before, "filename") if stat.size_diff > 0)

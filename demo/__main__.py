@@ -22,9 +22,7 @@ NAMESPACE = "demo"
 
 
 def _install(cluster: LocalCluster) -> None:
-    for crd in sorted((ROOT / "crds").glob("*.yaml")):
-        cluster.kubectl("apply", "--server-side", "-f", str(crd))
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+    cluster.install_crds()
     cluster.create_namespace(NAMESPACE)
     cluster.kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "crds" / "samples"))
     cluster.kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "demo" / "workloads.yaml"))

@@ -17,11 +17,13 @@ from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers import runtime as rt
 from maintenance_operator.handlers.cache_events import CacheEvents
 from maintenance_operator.handlers.leader_election import LeaderElection
+from maintenance_operator.handlers.probes import ProbeServer, Readiness, readiness
 from maintenance_operator.handlers.registry import build_registry
 from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
 from maintenance_operator.kube.credentials import load_credentials
 from maintenance_operator.kube.informer import cancel
+from maintenance_operator.planning import webhooks
 from maintenance_operator.planning.leases import Timing
 
 log = logging.getLogger("maintenance_operator")
@@ -52,7 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: in-cluster, then $KUBECONFIG)")
     parser.add_argument("--context", default=None, help="kubeconfig context to use")
     parser.add_argument(
-        "--liveness", default=None, metavar="URL", help="serve kopf's liveness probe, e.g. http://0.0.0.0:8081/healthz"
+        "--probe-port",
+        type=int,
+        default=8081,
+        help="port of /healthz (the event loop answers) and /readyz (workload cache synced; leader or warm "
+        "standby), served by the operator's event loop (0 disables; default 8081)",
+    )
+    parser.add_argument("--probe-address", default="0.0.0.0", help="address of the probes (default 0.0.0.0)")
+    parser.add_argument(
+        "--liveness",
+        default=None,
+        metavar="URL",
+        help="also serve kopf's own liveness endpoint there, e.g. http://127.0.0.1:8082/healthz (default off)",
     )
     election = parser.add_argument_group(
         "leader election",
@@ -91,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     election.add_argument(
         "--retry-period", type=float, default=2.0, metavar="S", help="seconds between renewals and tries (default 2)"
+    )
+    parser.add_argument(
+        webhooks.ALLOWED_HOSTS_FLAG,
+        default="",
+        metavar="PATTERNS",
+        help="hosts a MaintenanceWindow's noticeWebhook may call: comma-separated glob patterns on the URL's host, "
+        "e.g. 'hooks.example.com,*.internal.example' (default none: every webhook is refused, Ready=False)",
     )
     parser.add_argument(
         "--cache-page-size",
@@ -133,16 +153,36 @@ def configure_logging(fmt: str, verbose: bool) -> None:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-async def run(args: argparse.Namespace) -> int:
-    """Run until stopped; 1 when leadership was lost (the process must restart as a standby), else 0."""
+def leader_timing(args: argparse.Namespace) -> Timing:
     timing = Timing(args.lease_duration, args.renew_deadline, args.retry_period)
     if args.leader_elect and (problem := timing.problem()):
         raise SystemExit(f"maintenance-operator: {problem}")
+    return timing
+
+
+async def start_probes(
+    args: argparse.Namespace, cache: ClusterCache, election: LeaderElection | None
+) -> ProbeServer | None:
+    if not args.probe_port:
+        return None
+
+    def ready() -> Readiness:
+        return readiness(cache.synced.is_set(), election.state if election is not None else None)
+
+    probes = ProbeServer(args.probe_address, args.probe_port, ready)
+    await probes.start()
+    return probes
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Run until stopped; 1 when leadership was lost (the process must restart as a standby), else 0."""
+    timing = leader_timing(args)
     creds = load_credentials(args.kubeconfig, args.context)
     identity = args.leader_election_id or default_identity()
     client = KubeClient(creds, user_agent=f"maintenance-operator ({identity})")
     cache = ClusterCache(client, args.namespace, page_size=args.cache_page_size)
-    runtime = rt.Runtime(client=client, cache=cache)
+    hosts = webhooks.parse_patterns(args.notice_webhook_allowed_hosts)
+    runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts)
     rt.install(runtime)
     cache_events = CacheEvents(runtime)
     cache_events.subscribe()
@@ -177,6 +217,7 @@ async def run(args: argparse.Namespace) -> int:
             await election.release()
         await cache.stop()
 
+    probes = await start_probes(args, cache, election)
     await cache.start()
     background = [asyncio.create_task(act_when_ready(), name="act when ready")]
     if election is not None:
@@ -193,6 +234,8 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await cancel(background)
         await cache.stop()
+        if probes is not None:
+            await probes.stop()
     return exit_code
 
 

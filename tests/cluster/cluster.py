@@ -368,6 +368,14 @@ class LocalCluster:
         """The headline plus the log tail of every component that is not running (else kube-apiserver's)."""
         return f"cluster {self.name}: {headline}\n{component_log_report(self.name)}"
 
+    def install_crds(self) -> None:
+        """The project's generated CRDs (`crds/`, a kustomization), applied and Established."""
+        from maintenance_operator.api import names  # noqa: PLC0415  (the harness itself knows no project types)
+
+        self.kubectl("apply", "--server-side", "-k", str(REPO_ROOT / "crds"))
+        crds = [f"crd/{plural}.{names.GROUP}" for plural in names.PLURALS.values()]
+        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds)
+
     def create_namespace(self, name: str) -> None:
         """Create a namespace and wait for its default ServiceAccount, without which pods are refused."""
         self.kubectl("create", "namespace", name)

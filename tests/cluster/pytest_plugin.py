@@ -23,6 +23,7 @@ from tests.cluster.realnode import RealNode
 
 NODES_ENV = "MAINTENANCE_OPERATOR_CLUSTER_NODES"
 KEEP_LOGS_ENV = "MAINTENANCE_OPERATOR_CLUSTER_LOGS"
+CREDENTIALS_ENV = "MAINTENANCE_OPERATOR_TEST_CREDENTIALS"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,6 +38,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--cluster-logs",
         default=os.environ.get(KEEP_LOGS_ENV),
         help=f"copy the cluster's component logs to this directory at the end (or ${KEEP_LOGS_ENV})",
+    )
+    group.addoption(
+        "--operator-credentials",
+        choices=("serviceaccount", "admin"),
+        default=os.environ.get(CREDENTIALS_ENV, "serviceaccount"),
+        help="run the operator in integration tests under its ServiceAccount's token, bound to deploy/base's "
+        "roles (the default: every permission the code needs must be in them), or as the cluster admin "
+        f"(or ${CREDENTIALS_ENV})",
     )
 
 

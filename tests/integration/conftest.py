@@ -7,6 +7,7 @@ import pytest
 
 from tests.cluster.cluster import LocalCluster
 from tests.cluster.prometheus import PrometheusServer
+from tests.integration.credentials import install_rbac, serviceaccount_kubeconfig
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
 
@@ -16,18 +17,31 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def crds(cluster: LocalCluster) -> LocalCluster:
     """The project's CRDs, installed once and Established."""
-    files = [arg for path in sorted((ROOT / "crds").glob("*.yaml")) for arg in ("-f", str(path))]
-    cluster.kubectl("apply", *files)
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *files)
+    cluster.install_crds()
     return cluster
+
+
+@pytest.fixture(scope="session")
+def operator_kubeconfig(
+    crds: LocalCluster, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path | None:
+    """The operator's credentials in tests: its ServiceAccount's (deploy/base's roles), or None for the admin's."""
+    if request.config.getoption("--operator-credentials") == "admin":
+        return None
+    install_rbac(crds)
+    return serviceaccount_kubeconfig(crds, tmp_path_factory.mktemp("operator") / "kubeconfig.json")
 
 
 @pytest.fixture
 def operator(
-    crds: LocalCluster, namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+    crds: LocalCluster,
+    namespace: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    operator_kubeconfig: Path | None,
 ) -> Iterator[OperatorProcess]:
     """The real operator process, watching only this test's namespace; its log is printed if the test fails."""
-    proc = OperatorProcess(crds, [namespace], tmp_path / "operator.log")
+    proc = OperatorProcess(crds, [namespace], tmp_path / "operator.log", kubeconfig=operator_kubeconfig)
     with proc:
         yield proc
     report = request.node.stash.get(FAILED, False)

@@ -5,12 +5,14 @@ import secrets
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
 
 from tests.cluster.cluster import LocalCluster
 from tests.cluster.processes import free_port, http_ok
+from tests.integration.credentials import grant_lease
 from tests.integration.polling import eventually
 
 
@@ -29,14 +31,17 @@ class OperatorProcess:
         *,
         identity: str | None = None,
         extra_args: list[str] | None = None,
+        kubeconfig: Path | None = None,
     ) -> None:
         self.cluster = cluster
         self.namespaces = namespaces
         self.log_path = log_path
         self.identity = identity or f"test-{secrets.token_hex(4)}"
         self.extra_args = extra_args or []
+        self.kubeconfig = kubeconfig  # None: the cluster admin's; else e.g. the ServiceAccount's (credentials.py)
         self.metrics_port = free_port()
         self.liveness_port = free_port()
+        self.probe_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -46,6 +51,7 @@ class OperatorProcess:
     def start(self) -> "OperatorProcess":
         args = [sys.executable, "-m", "maintenance_operator.main", "--metrics-port", str(self.metrics_port)]
         args += ["--metrics-address", "127.0.0.1", "--liveness", f"http://127.0.0.1:{self.liveness_port}/healthz"]
+        args += ["--probe-port", str(self.probe_port), "--probe-address", "127.0.0.1"]
         args += ["--leader-election-id", self.identity]
         if self.namespaces:
             args += ["--leader-election-namespace", self.namespaces[0]]
@@ -53,6 +59,10 @@ class OperatorProcess:
             args += ["--namespace", ns]
         args += self.extra_args
         env = {**self.cluster.env, "PYTHONUNBUFFERED": "1"}
+        if self.kubeconfig is not None:
+            env["KUBECONFIG"] = str(self.kubeconfig)
+            if self.namespaces:
+                grant_lease(self.cluster, self.namespaces[0])
         root = Path(__file__).resolve().parents[2]
         env["PYTHONPATH"] = os.pathsep.join([str(root / "operator"), env.get("PYTHONPATH", "")])
         log = self.log_path.open("ab")
@@ -64,6 +74,14 @@ class OperatorProcess:
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError(f"operator exited with {self.proc.returncode}:\n{self.log_text()}")
         return http_ok(f"http://127.0.0.1:{self.liveness_port}/healthz")
+
+    def probe(self, path: str) -> tuple[int, str]:
+        """The status and text of `/healthz` or `/readyz` on the operator's probe port."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.probe_port}{path}", timeout=5) as r:
+                return int(r.status), r.read().decode()
+        except urllib.error.HTTPError as err:
+            return int(err.code), err.read().decode()
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.cluster import REPO_ROOT, LocalCluster, SnapshotStack
+from tests.cluster.cluster import LocalCluster, SnapshotStack
 from tests.cluster.snapshots import component_stopped
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
@@ -272,9 +272,7 @@ def test_invalid_backup_windows_are_reported(
 def test_a_cluster_without_the_snapshot_api_gets_a_clear_condition(tmp_path: Path) -> None:
     """Its own small cluster: the session's has the snapshot CRDs installed."""
     with LocalCluster(nodes=1) as bare:
-        files = [arg for path in sorted((REPO_ROOT / "crds").glob("*.yaml")) for arg in ("-f", str(path))]
-        bare.kubectl("apply", *files)
-        bare.kubectl("wait", "--for=condition=Established", "--timeout=60s", *files)
+        bare.install_crds()
         bare.create_namespace("plain")
         with OperatorProcess(bare, ["plain"], tmp_path / "operator.log"):
             apply(bare, "plain", backup_window())

@@ -20,7 +20,7 @@ from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
 from maintenance_operator.planning.assignment import handling_occurrence
 from maintenance_operator.planning.times import format_time
-from tests.cluster.cluster import REPO_ROOT, LocalCluster
+from tests.cluster.cluster import LocalCluster
 from tests.cluster.processes import poll
 
 SINCE = "2026-01-05T08:00:00Z"
@@ -40,9 +40,7 @@ def install_crds(cluster: LocalCluster) -> None:
     """Apply crds/ once per cluster and wait until the API serves them."""
     if cluster.name in _CRDS_INSTALLED:
         return
-    cluster.kubectl("apply", "-f", str(REPO_ROOT / "crds"))
-    crds = [f"crd/{plural}.{names.GROUP}" for plural in names.PLURALS.values()]
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds)
+    cluster.install_crds()
     _CRDS_INSTALLED.add(cluster.name)
 
 

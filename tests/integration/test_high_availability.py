@@ -38,11 +38,12 @@ def received(event: dict[str, Any]) -> datetime:
 class Pair:
     """Replica `a` started first and leading, `b` its standby."""
 
-    def __init__(self, cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
+    def __init__(self, cluster: LocalCluster, namespace: str, tmp_path: Path, kubeconfig: Path | None) -> None:
         self.cluster = cluster
         self.namespace = namespace
-        self.a = OperatorProcess(cluster, [namespace], tmp_path / "a.log", identity=f"{namespace}-a")
-        self.b = OperatorProcess(cluster, [namespace], tmp_path / "b.log", identity=f"{namespace}-b")
+        log, ns = tmp_path, namespace
+        self.a = OperatorProcess(cluster, [ns], log / "a.log", identity=f"{ns}-a", kubeconfig=kubeconfig)
+        self.b = OperatorProcess(cluster, [ns], log / "b.log", identity=f"{ns}-b", kubeconfig=kubeconfig)
 
     def lease(self) -> dict[str, Any]:
         spec: dict[str, Any] = get(self.cluster, self.namespace, "lease/maintenance-operator")["spec"]
@@ -53,8 +54,14 @@ class Pair:
 
 
 @pytest.fixture
-def pair(crds: LocalCluster, namespace: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pair]:
-    p = Pair(crds, namespace, tmp_path)
+def pair(
+    crds: LocalCluster,
+    namespace: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    operator_kubeconfig: Path | None,
+) -> Iterator[Pair]:
+    p = Pair(crds, namespace, tmp_path, operator_kubeconfig)
     p.a.start()
     eventually(p.a.is_leader, timeout=30, what="a leads")
     p.b.start()

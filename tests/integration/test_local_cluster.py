@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from maintenance_operator.api import names
 from tests.cluster import build
 from tests.cluster.cluster import (
     REPO_ROOT,
@@ -113,7 +114,7 @@ def test_server_reports_the_pinned_version(cluster: LocalCluster) -> None:
 
 
 def test_project_crds_apply_and_read_back(cluster: LocalCluster, namespace: str) -> None:
-    files = sorted((REPO_ROOT / "crds").glob("*.yaml"))
+    files = sorted((REPO_ROOT / "crds").glob(f"{names.GROUP}_*.yaml"))
     assert files, "crds/*.yaml is empty: generate the CRDs first"
     for path in files:
         applied = json.loads(cluster.kubectl("apply", "--server-side", "-f", str(path), "-o", "json").stdout)

@@ -200,7 +200,7 @@ def test_notice_once_per_target_and_occurrence(crds: LocalCluster, namespace: st
         lambda: len(events_for(cluster, namespace, "weekly", "MaintenanceScheduled")) == 2, what="two on the window"
     )
     annotations = get(cluster, namespace, "deployment/single")["metadata"]["annotations"]
-    assert annotations["maintenance.ops.dev/notice-sent"] == occurrence["id"]
+    assert annotations["maintenance.ops.dev/notice-sent"] == f"{occurrence['id']} 8d=e"  # told at its one lead time
 
     sent = f'maintenance_notices_total{{namespace="{namespace}",window="weekly"}}'
     assert f"{sent} 2.0" in operator.metrics()

@@ -24,7 +24,7 @@ def requests_by_verb(operator: OperatorProcess) -> dict[str, float]:
 
 
 def test_no_window_counts_or_acts_before_the_cache_is_complete(
-    crds: LocalCluster, namespace: str, tmp_path: Path
+    crds: LocalCluster, namespace: str, tmp_path: Path, operator_kubeconfig: Path | None
 ) -> None:
     cluster = crds
     since = {"maintenance.ops.dev/required": "security", "maintenance.ops.dev/required-since": iso(datetime.now(UTC))}

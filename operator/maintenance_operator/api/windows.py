@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
@@ -90,8 +90,37 @@ class WindowSpec(Model):
         )
 
 
+class SecretKeyRef(Model):
+    """One key of a Secret in the window's namespace (read with a GET, never listed or watched)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+    key: Annotated[str, Field(min_length=1, max_length=253)]
+
+
 class NoticeWebhook(Model):
-    url: Annotated[str, Field(pattern=r"^https?://", max_length=2048)]
+    url: Annotated[
+        str,
+        Field(
+            pattern=r"^https?://",
+            max_length=2048,
+            description="Receives each notice batch as a signed JSON POST; its host must be allowed by the "
+            "operator's --notice-webhook-allowed-hosts.",
+        ),
+    ]
+    secret_key_ref: Annotated[
+        SecretKeyRef,
+        Field(description="The HMAC-SHA256 key that signs each body (header X-Maintenance-Signature)."),
+    ]
+
+
+MAX_LEAD_TIMES = 10
+NoticeBefore = Annotated[
+    DurationStr | Annotated[list[DurationStr], Field(min_length=1, max_length=MAX_LEAD_TIMES)],
+    Field(
+        description="How long before each occurrence targets are told: one lead time (`72h`) or a list of them "
+        "(`[168h, 24h, 1h]`), one notice per lead time, target and occurrence."
+    ),
+]
 
 
 class MaintenanceWindowSpec(WindowSpec):
@@ -106,8 +135,24 @@ class MaintenanceWindowSpec(WindowSpec):
         Literal["Stop", "Continue"],
         Field(description="After a failed rollout: stop starting new restarts in this occurrence, or go on."),
     ] = "Stop"
-    notice_before: DurationStr = names.DEFAULT_NOTICE_BEFORE
+    notice_before: NoticeBefore = names.DEFAULT_NOTICE_BEFORE
     notice_webhook: NoticeWebhook | None = None
+
+    @field_validator("notice_before", mode="before")
+    @classmethod
+    def _duration_or_list(cls, value: object) -> object:
+        # The CRD schema cannot give this node a type (it is a string or a list), so a number or an object
+        # reaches the operator: say what is expected instead of pydantic's one error per union branch.
+        if not isinstance(value, str | list):
+            raise ValueError(
+                f"must be a duration such as '72h' or a list of them such as ['168h', '24h', '1h'], not {value!r}"
+            )
+        return value
+
+    def lead_times(self) -> list[timedelta]:
+        """Distinct lead times, longest first (the CRD schema has checked their syntax)."""
+        values = [self.notice_before] if isinstance(self.notice_before, str) else self.notice_before
+        return sorted({sched.parse_duration(v, "noticeBefore") for v in values}, reverse=True)
 
 
 class Retention(Model):

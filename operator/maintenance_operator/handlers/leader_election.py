@@ -68,6 +68,13 @@ class LeaderElection:
     def where(self) -> str:
         return f"Lease {self.namespace}/{self.name}"
 
+    @property
+    def state(self) -> str:
+        """`leading`, `standby` (not yet, or not again, the holder), `lost` or `released` (both: stopping)."""
+        if self.lost or self.released:
+            return "lost" if self.lost else "released"
+        return "leading" if self.leading.is_set() else "standby"
+
     def may_write(self) -> bool:
         return self.leading.is_set() and not self.lost and may_act(self._last_renewal, self._monotonic(), self.timing)
 

@@ -54,6 +54,8 @@ class Runtime:
     # yet; everything else about running snapshots comes from the cache, so a new leader knows it too.
     snapshotting: set[tuple[str, str, str]] = field(default_factory=set)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Host patterns the notice webhook may call (--notice-webhook-allowed-hosts); none: every webhook is refused.
+    notice_hosts: tuple[str, ...] = ()
     # Set once this replica may act: the cache has synced and it leads (or leader election is off).
     acting: asyncio.Event = field(default_factory=asyncio.Event)
 

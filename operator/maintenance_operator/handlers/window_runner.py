@@ -16,13 +16,13 @@ from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
 from maintenance_operator.api.windows import MaintenanceWindowSpec
 from maintenance_operator.handlers import metrics
+from maintenance_operator.handlers.notifier import Notifier
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.kube import events, workloads
 from maintenance_operator.kube.client import ApiError
-from maintenance_operator.kube.webhook import post_notice
-from maintenance_operator.planning import notices, restarts, selectors, window_status
-from maintenance_operator.planning.times import format_time, parse_time
+from maintenance_operator.planning import restarts, selectors, window_status
+from maintenance_operator.planning.times import parse_time
 from maintenance_operator.planning.workloads import Rollout, Workload
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,11 @@ class WindowRunner(ScheduledWindow):
         self._patch_failed: dict[tuple[str, str, str], Workload] = {}
         self._reported: set[tuple[str, str, str, str]] = set()
         self._occurrence_id: str | None = None
+        self.notifier = Notifier(self)
 
     async def stop(self) -> None:
         await super().stop()
+        await self.notifier.stop()
         metrics.forget_window(self.namespace, self.name)
 
     # -- the pass ------------------------------------------------------------------------------------------
@@ -95,6 +97,7 @@ class WindowRunner(ScheduledWindow):
             problem=None,
             now=now,
             last_run=last_run,
+            notice_problem=self._notice_problem(spec, now, generation),
         )
         self._export(upcoming, current, step)
         busy = bool(step.in_flight or step.start)
@@ -213,64 +216,18 @@ class WindowRunner(ScheduledWindow):
 
         Notices announce an occurrence ahead of time: none while one is open (its targets are being handled, and
         a run-now occurrence would only add two Events and a PATCH per target); after it closes, what is left is
-        announced for the next one.
+        announced for the next one. None while the window is suspended (nothing would happen then): unsuspending
+        it changes the window, which wakes a pass that sends what is due.
         """
-        if current is not None or not upcoming:
-            return None
-        occ_id, start, end = upcoming[0].id, upcoming[0].start, upcoming[0].end
-        before = sched.parse_duration(spec.notice_before)
-        due = notices.notices_due(targets, occ_id, start, before, policy, now)
-        for w in due:
-            await self._notify(w, occ_id, start, end, ws, now)
-        if due:
-            metrics.notices.labels(self.namespace, self.name).inc(len(due))
-            self._webhook(spec, occ_id, start, end, due, now)
-        due_from = notices.notice_due_from(start, before)
-        return due_from if due_from > now else None
+        announced = upcoming[0] if current is None and upcoming and not ws.suspend else None
+        return await self.notifier.notices(spec, ws, announced, policy, targets, now)
 
-    async def _notify(
-        self, w: Workload, occ_id: str, start: datetime, end: datetime, ws: sched.WindowSchedule, now: datetime
-    ) -> None:
-        zone = ws.zone
-        local = f"{start.astimezone(zone):%Y-%m-%d %H:%M}-{end.astimezone(zone):%H:%M %Z}"
-        reason = w.required or "policy: Always"
-        downtime = " Downtime expected: it runs a single instance." if w.downtime_expected else ""
-        message = (
-            f"{w.ref} will be restarted for maintenance ({reason}) in window {self.name} occurrence {occ_id}: "
-            f"{format_time(start)}-{format_time(end)} UTC ({local} {zone.key}).{downtime} To do it earlier yourself: "
-            f"kubectl maintenance restart {w.ref} -n {w.namespace} (or any rollout)."
-        )
-        involved = events.ref("apps/v1", w.kind, w.namespace, w.name, w.uid)
-        client = self.runtime.client
-        await workloads.annotate(client, w.kind, w.namespace, w.name, {names.ANNOTATION_NOTICE_SENT: occ_id})
-        self.runtime.spawn(
-            events.emit(client, involved, "MaintenanceScheduled", message, now, key=f"notice{w.uid}{occ_id}")
-        )
-        self.runtime.spawn(
-            events.emit(client, self.involved, "MaintenanceScheduled", message, now, key=f"notice{w.uid}{occ_id}w")
-        )
-
-    def _webhook(
-        self,
-        spec: MaintenanceWindowSpec,
-        occ_id: str,
-        start: datetime,
-        end: datetime,
-        due: list[Workload],
-        now: datetime,
-    ) -> None:
-        if spec.notice_webhook is None:
-            return
-        payload = {
-            "window": {"namespace": self.namespace, "name": self.name},
-            "occurrence": {"id": occ_id, "start": format_time(start), "end": format_time(end)},
-            "targets": [
-                {"kind": w.kind, "name": w.name, "reason": w.required, "downtimeExpected": w.downtime_expected}
-                for w in due
-            ],
-            "sentAt": format_time(now),
-        }
-        self.runtime.spawn(post_notice(spec.notice_webhook.url, payload))
+    def _notice_problem(self, spec: MaintenanceWindowSpec, now: datetime, generation: int | None) -> str | None:
+        """Why the webhook cannot be used (its host is not allowed, its Secret cannot be read), or None."""
+        problem = self.notifier.host_problem(spec) or self.notifier.secret_problem
+        if problem is not None:
+            self.event("NoticeWebhookRefused", problem, now, warning=True, once=f"{generation}{problem}")
+        return problem
 
     # -- status --------------------------------------------------------------------------------------------
     async def _invalid(self, message: str, generation: int | None, now: datetime) -> None:

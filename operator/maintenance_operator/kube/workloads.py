@@ -6,7 +6,7 @@ from typing import Any
 from maintenance_operator.api import names
 from maintenance_operator.kube import paths
 from maintenance_operator.kube.client import MERGE_PATCH, STRATEGIC_MERGE_PATCH, KubeClient
-from maintenance_operator.planning.times import format_time, parse_time
+from maintenance_operator.planning.times import format_time
 from maintenance_operator.planning.workloads import Workload, restart_stamp
 
 
@@ -48,15 +48,3 @@ async def annotate(client: KubeClient, kind: str, namespace: str, name: str, ann
         body={"metadata": {"annotations": annotations}},
         content_type=MERGE_PATCH,
     )
-
-
-async def pod_creation_times(client: KubeClient, namespace: str, selector: str) -> list[datetime]:
-    """Creation times of the live pods behind a workload (terminating ones are on their way out)."""
-    listing = await client.request("GET", paths.core("pods", namespace), params={"labelSelector": selector})
-    times: list[datetime] = []
-    for pod in listing.get("items", []):
-        meta = pod.get("metadata", {})
-        created = parse_time(meta.get("creationTimestamp"))
-        if created is not None and not meta.get("deletionTimestamp"):
-            times.append(created)
-    return times

@@ -123,13 +123,23 @@ def maintenance_status(
     problem: str | None,
     now: datetime,
     last_run: Mapping[str, Any] | None,
+    notice_problem: str | None = None,
 ) -> dict[str, Any]:
-    """The full status object; `problem` (an invalid spec) replaces everything schedule-derived."""
+    """The full status object; `problem` (an invalid spec) replaces everything schedule-derived.
+
+    `notice_problem` (the webhook may not or cannot be called) makes Ready=False with its message, but the
+    schedule, restarts and Event notices go on: only the webhook's requests are not sent.
+    """
     if problem is not None:
         return {**invalid_status(previous, generation, problem, now), "pendingCount": 0}
     entries = pending_entries(step) if step is not None else []
+    scheduled = schedule_status(previous, generation, upcoming, current, now)
+    if notice_problem is not None:
+        old = previous.get("conditions") or []
+        ready = condition(old, names.CONDITION_READY, False, "NoticeWebhookRefused", notice_problem, now, generation)
+        scheduled["conditions"] = [ready, *scheduled["conditions"][1:]]
     status: dict[str, Any] = {
-        **schedule_status(previous, generation, upcoming, current, now),
+        **scheduled,
         "pendingCount": len(entries),
         "pending": entries[:MAX_LISTED],
         "lastRun": dict(last_run) if last_run is not None else previous.get("lastRun"),

@@ -1,0 +1,61 @@
+"""The operator's own identity in tests: deploy/base's ServiceAccount and roles, and a kubeconfig with its token.
+
+Run under it (the default), every permission the code needs must be in deploy/: a missing one fails a test
+instead of passing because the tests are admin.
+"""
+
+import json
+from pathlib import Path
+
+from tests.cluster.cluster import REPO_ROOT, LocalCluster
+
+NAMESPACE = "maintenance-operator"
+SERVICE_ACCOUNT = "maintenance-operator"
+SUBJECT = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"
+RBAC = ("namespace.yaml", "serviceaccount.yaml", "clusterrole.yaml", "clusterrolebinding.yaml", "leader-election.yaml")
+# Tests put each operator's Lease in its test namespace (so every test elects its own leader): the same rules as
+# deploy/base's leader-election Role, bound there per test. Test scaffolding only; deploy/ keeps them namespaced.
+TEST_LEASES = "maintenance-operator-test-leases"
+
+
+def install_rbac(cluster: LocalCluster) -> None:
+    files = [arg for name in RBAC for arg in ("-f", str(REPO_ROOT / "deploy" / "base" / name))]
+    cluster.kubectl("apply", *files)
+    role = cluster.kubectl_json("get", "role", "maintenance-operator-leader-election", "-n", NAMESPACE)
+    lease_role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": TEST_LEASES},
+        "rules": role["rules"],
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(lease_role))
+
+
+def serviceaccount_kubeconfig(cluster: LocalCluster, path: Path) -> Path:
+    """A kubeconfig for the ServiceAccount: the cluster's server and CA, a token valid for a day."""
+    token = cluster.kubectl("create", "token", SERVICE_ACCOUNT, "-n", NAMESPACE, "--duration=24h").stdout.strip()
+    admin = cluster.kubectl_json("config", "view", "--raw", "--minify")
+    server = admin["clusters"][0]["cluster"]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "local", "cluster": server}],
+        "users": [{"name": SERVICE_ACCOUNT, "user": {"token": token}}],
+        "contexts": [{"name": "operator", "context": {"cluster": "local", "user": SERVICE_ACCOUNT}}],
+        "current-context": "operator",
+    }
+    path.write_text(json.dumps(config))
+    return path
+
+
+def grant_lease(cluster: LocalCluster, namespace: str) -> None:
+    cluster.kubectl(
+        "create",
+        "rolebinding",
+        "maintenance-operator-leases",
+        f"--clusterrole={TEST_LEASES}",
+        f"--serviceaccount={NAMESPACE}:{SERVICE_ACCOUNT}",
+        "-n",
+        namespace,
+        check=False,  # already there when a test starts a second operator
+    )
