@@ -83,4 +83,5 @@ test-unit: venv prometheus ## Unit tests only (no cluster, no image; promtool ch
 
 .PHONY: test
 test: lint cluster-build prometheus ## Linters and the whole test suite, integration tests on a real local control plane
-	$(PY) pytest $(PYTEST_ARGS)
+	$(PY) pytest -m "not integration" $(PYTEST_ARGS)
+	$(PY) pytest -m integration $(PYTEST_ARGS)
