@@ -95,7 +95,10 @@ class LeaderElection:
                 self._lose(f"not renewed for {self.timing.renew_deadline:.0f} s")
                 return
             try:
-                await asyncio.wait_for(self._renew(), remaining)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that arrives as
+                # the renewal completes, and the loop would then outlive its task's cancel().
+                async with asyncio.timeout(remaining):
+                    await self._renew()
             except LostLease as err:
                 self._lose(str(err))
                 return

@@ -135,4 +135,5 @@ class TaskLoop(ABC):
     async def _sleep_until(self, at: datetime | None) -> None:
         timeout = None if at is None else max(0.0, (at - self.clock()).total_seconds())
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for, which can swallow a cancel (Python 3.11)
+                await self._wake.wait()
