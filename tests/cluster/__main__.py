@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 
-from tests.cluster import build
+from tests.cluster import build, realnode
 from tests.cluster.cluster import (
     DEV_CLUSTER,
     ClusterError,
@@ -35,12 +35,25 @@ def _build(_: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    cluster = LocalCluster(name=args.name, nodes=args.nodes, snapshots=args.snapshots, persistent=True)
+    cluster = LocalCluster(
+        name=args.name, nodes=args.nodes, snapshots=args.snapshots, persistent=True, real_node=args.real_node
+    )
     if cluster.exists():
         print(f"cluster {cluster.name} already exists; kubeconfig: {cluster.kubeconfig}", file=sys.stderr)
         return 0
+    if args.real_node:
+        build.ensure_binaries(build.REAL_NODE)
     cluster.start()
     print(f"cluster {cluster.name} is ready in {cluster.start_seconds:.1f} s with {cluster.nodes} nodes")
+    if args.real_node:
+        try:
+            node = cluster.start_real_node()
+        except BaseException:
+            delete_cluster(cluster.name)
+            raise
+        imports = ", ".join(f"{image} {seconds:.1f} s" for image, seconds in (node.import_seconds or {}).items())
+        print(f"real node {node.name} is Ready in {node.start_seconds:.1f} s (images imported: {imports})")
+        print(f"its Pods need: {node.placement()} and env {node.api_env()}")
     print(f"logs: {cluster.logs_dir}")
     print(f"use it:  export KUBECONFIG={cluster.kubeconfig} PATH={cluster.bin_dir}:$PATH")
     print(f'or:      eval "$(python -m tests.cluster env --name {cluster.name})"')
@@ -73,6 +86,8 @@ def _env(args: argparse.Namespace) -> int:
 
 def _status(_: argparse.Namespace) -> int:
     print(f"binaries: {build.bin_dir()}")
+    if (node := realnode.State.load()) is not None:
+        print(f"real node: {node.node} of cluster {node.cluster} (state: {realnode.state_file()})")
     names = cluster_names()
     if not names:
         print("no clusters")
@@ -101,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="start a persistent developer cluster")
     up.add_argument("--nodes", type=int, default=3, help="fake nodes (110 pods each)")
     up.add_argument("--snapshots", action="store_true", help="also start the CSI snapshot stack")
+    up.add_argument("--real-node", action="store_true", help="also start a real node (kubelet, containerd, runc)")
     up.set_defaults(run=_up)
     down = commands.add_parser("down", help="stop a cluster and delete its files")
     down.add_argument("--all", action="store_true", help="every cluster of this project, test clusters included")
@@ -120,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         code: int = args.run(args)
-    except (build.BuildError, ClusterError) as error:
+    except (build.BuildError, ClusterError, realnode.RealNodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return code

@@ -86,7 +86,7 @@ def recipes() -> tuple[Binary, ...]:
         Binary("etcd", "etcd", ".", ()),
         *(
             Binary(name, "kubernetes", f"k8s.io/kubernetes/cmd/{name}", kube_flags, k8s_tags)
-            for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+            for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kubelet")
         ),
         Binary("kwok", "kwok", "sigs.k8s.io/kwok/cmd/kwok", kwok_flags),
         Binary("kwokctl", "kwok", "sigs.k8s.io/kwok/cmd/kwokctl", kwok_flags),
@@ -111,7 +111,9 @@ def recipes() -> tuple[Binary, ...]:
 
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "kwokctl")
 SNAPSHOT_STACK = ("csi-mock", "csi-provisioner", "snapshot-controller", "csi-snapshotter")
-ALL = CONTROL_PLANE + SNAPSHOT_STACK
+# The real node (realnode.py): only runs whose tests ask for it need the kubelet.
+REAL_NODE = ("kubelet",)
+ALL = CONTROL_PLANE + SNAPSHOT_STACK + REAL_NODE
 
 
 def cache_root() -> Path:

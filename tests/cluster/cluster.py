@@ -26,13 +26,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from tests.cluster import build
+from tests.cluster import build, realnode
 from tests.cluster.processes import Timeout, pid_file_alive, poll, read_pid_file, start_time, terminate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_PREFIX = "mo-test-"
 DEV_CLUSTER = "mo-dev"
 START_TIMEOUT = 120.0
+FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 
 
 class ClusterError(RuntimeError):
@@ -73,14 +74,23 @@ class LocalCluster:
     """One local cluster; use as a context manager so it is deleted however the block exits.
 
     `persistent=True` is for the developer cluster (`python -m tests.cluster up`): it has no guard and
-    is never pruned as stale; `attach()` returns a handle to an existing cluster without starting it.
+    is never pruned as stale. `real_node=True` creates it so that `start_real_node()` can add a real kubelet
+    (realnode.py): kwok then manages only the nodes annotated as fake, and the API server can reach kubelets.
     """
 
-    def __init__(self, name: str | None = None, nodes: int = 3, snapshots: bool = False, persistent: bool = False):
+    def __init__(
+        self,
+        name: str | None = None,
+        nodes: int = 3,
+        snapshots: bool = False,
+        persistent: bool = False,
+        real_node: bool = False,
+    ):
         self.name = name or f"{TEST_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
         self.nodes = nodes
         self.snapshots = snapshots
         self.persistent = persistent
+        self.real_node = real_node
         self._guard: subprocess.Popen[bytes] | None = None
         self._bin_dir: Path | None = None
         self.start_seconds: float | None = None
@@ -239,10 +249,40 @@ class LocalCluster:
             # the API server's own record, not from the operator's word.
             "kubeAuditPolicy": str(self._audit_policy()),
         }
-        config = {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options}
+        config: dict[str, Any] = {
+            "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+            "kind": "KwokctlConfiguration",
+            "options": options,
+        }
+        if self.real_node:
+            # Pods on the real node reach the API server at the node's address (through its forwarder).
+            options["kubeApiserverCertSANs"] = [realnode.NODE_IP]
+            config["componentsPatches"] = self._real_node_patches()
         path = self.state_dir / "kwokctl.yaml"
         path.write_text(json.dumps(config, indent=2))
         return path
+
+    def _real_node_patches(self) -> list[dict[str, Any]]:
+        """kwok leaves a real kubelet's node alone; the API server authenticates to kubelets (logs, exec).
+
+        kwokctl's `scale node` annotates its nodes `kwok.x-k8s.io/node: fake`, so kwok still manages all of them.
+        Without the selector kwok takes the real node's Lease and rewrites (even force-deletes) its Pods. The
+        binary runtime always passes --manage-all-nodes=true: hence the override.
+        """
+        pki = self.workdir / "pki"
+        kwok_args = [
+            {"key": "manage-all-nodes", "value": "false", "override": True},
+            {"key": "manage-nodes-with-annotation-selector", "value": f"{FAKE_NODE_ANNOTATION}=fake"},
+        ]
+        apiserver_args = [
+            {"key": "kubelet-client-certificate", "value": str(pki / "admin.crt")},
+            {"key": "kubelet-client-key", "value": str(pki / "admin.key")},
+            {"key": "kubelet-preferred-address-types", "value": "InternalIP,Hostname"},
+        ]
+        return [
+            {"name": "kwok-controller", "extraArgs": kwok_args},
+            {"name": "kube-apiserver", "extraArgs": apiserver_args},
+        ]
 
     def _audit_policy(self) -> Path:
         policy = {
@@ -308,10 +348,12 @@ class LocalCluster:
             if result.returncode != 0:
                 return False
             items = json.loads(result.stdout)["items"]
+            # Only kwok's nodes count: a real node (realnode.py) comes and goes on its own.
             ready_nodes = sum(
                 1
                 for item in items
                 if item["kind"] == "Node"
+                and item["metadata"].get("annotations", {}).get(FAKE_NODE_ANNOTATION) == "fake"
                 and any(c["type"] == "Ready" and c["status"] == "True" for c in item["status"].get("conditions", []))
             )
             has_sa = any(item["kind"] == "ServiceAccount" and item["metadata"]["name"] == "default" for item in items)
@@ -350,6 +392,12 @@ class LocalCluster:
         from tests.cluster.snapshots import start_snapshot_stack  # noqa: PLC0415 - only runs that need it load it
 
         return start_snapshot_stack(self)
+
+    # Real node ------------------------------------------------------------------------------------------
+
+    def start_real_node(self) -> realnode.RealNode:
+        """Add the real node (a kubelet on containerd, realnode.py) with the project's images imported."""
+        return realnode.start(self)
 
     def status(self) -> dict[str, bool]:
         """Component name -> whether its process runs."""
@@ -429,7 +477,12 @@ def read_owner(name: str) -> Owner | None:
 
 
 def delete_cluster(name: str, bin_dir: Path | None = None) -> None:
-    """Stop the CSI processes we started, then let kwokctl stop the control plane and remove its files."""
+    """Tear down its real node (while the API server answers), stop the CSI processes we started, then let
+    kwokctl stop the control plane and remove its files."""
+    try:
+        realnode.teardown(name)
+    except realnode.RealNodeError as error:
+        print(f"[cluster] {error}", file=sys.stderr)
     for pid_file in sorted((state_root() / name / "pids").glob("*.pid")):
         pid = pid_file_alive(pid_file)
         if pid is not None:

@@ -135,17 +135,22 @@ def ensure_tools(commands: Sequence[str]) -> None:
     missing = [PACKAGES[command] for command in commands if shutil.which(command) is None]
     if "debootstrap" in commands and not KEYRING.is_file():
         missing.append("debian-archive-keyring")
-    if not missing:
+    apt_install(missing, "the image")
+    if still := [command for command in commands if shutil.which(command) is None]:
+        raise ImageError(f"installed {', '.join(missing)} but {', '.join(still)} is still not on PATH")
+
+
+def apt_install(packages: Sequence[str], needed_by: str) -> None:
+    """Install Debian `packages` (as root, with apt; lists updated once per process), or say how to."""
+    if not packages:
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise ImageError(f"the image needs the Debian packages {', '.join(missing)}: apt-get install them as root.")
-    _log(f"installing {' '.join(missing)} (Debian packages)")
+        raise ImageError(f"{needed_by} needs the Debian packages {', '.join(packages)}: apt-get install them as root.")
+    _log(f"installing {' '.join(packages)} (Debian packages, for {needed_by})")
     _apt_update()
     # Another apt run (another checkout's build) may hold the lock for a while: wait for it.
     lock_wait = ["-o", "DPkg::Lock::Timeout=300"]
-    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *lock_wait, *missing], env=_apt_env())
-    if still := [command for command in commands if shutil.which(command) is None]:
-        raise ImageError(f"installed {', '.join(missing)} but {', '.join(still)} is still not on PATH")
+    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *lock_wait, *packages], env=_apt_env())
 
 
 def uv_binary() -> Path:
@@ -388,6 +393,36 @@ def ensure_image(repo: Path = REPO) -> Path:
             _tidy_storage()
         _log(f"built {archive} ({archive.stat().st_size / 2**20:.0f} MiB) in {time.monotonic() - started:.0f} s")
         _prune(archive)
+    return archive
+
+
+def base_archive_path(recipe: BaseRecipe = BaseRecipe()) -> Path:
+    return images_dir() / f"base-{recipe.suite}-{recipe.key()}.oci.tar"
+
+
+def ensure_base_archive(recipe: BaseRecipe = BaseRecipe()) -> Path:
+    """The local base image as an oci-archive (made first if missing), for a containerd that cannot read buildah's
+    storage: a real node imports it beside the operator's image."""
+    archive = base_archive_path(recipe)
+    if archive.is_file():
+        return archive
+    images_dir().mkdir(parents=True, exist_ok=True)
+    with _locked(images_dir() / ".build.lock"):
+        if archive.is_file():
+            return archive
+        ensure_tools(BUILD_TOOLS)
+        with tempfile.TemporaryDirectory(dir=images_dir(), prefix=".base-") as scratch:
+            try:
+                if not _image_exists(recipe.tag()):
+                    _make_base(recipe, Path(scratch))
+                partial = Path(scratch) / archive.name
+                _buildah("push", "--quiet", recipe.tag(), f"oci-archive:{partial}:{recipe.tag()}")
+                os.replace(partial, archive)
+            finally:
+                _tidy_storage()
+        for old in images_dir().glob("base-*.oci.tar"):
+            if old != archive:
+                old.unlink()
     return archive
 
 

@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
@@ -104,6 +105,21 @@ def pid_file_alive(path: Path) -> int | None:
     if current is None or (started not in (None, "unknown") and current not in (started, "unknown")):
         return None
     return pid
+
+
+def start_detached(command: list[str], pid_file: Path, log: Path, cwd: Path | None = None) -> int:
+    """Start `command` in its own session (Ctrl-C of the starter does not reach it; whoever tears down stops
+    it by pid), appending its output to `log`, unless the process recorded in `pid_file` still runs."""
+    running = pid_file_alive(pid_file)
+    if running is not None:
+        return running
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+        )
+    write_pid_file(pid_file, process.pid)
+    return process.pid
 
 
 def free_port() -> int:

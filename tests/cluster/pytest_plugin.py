@@ -1,4 +1,5 @@
-"""pytest fixtures: one local cluster per test run, a fresh namespace per test, the snapshot stack on demand.
+"""pytest fixtures: one local cluster per test run, a fresh namespace per test, the snapshot stack and the real
+node on demand.
 
 Registered from tests/conftest.py. The cluster is only started when a selected test asks for it, so unit
 test runs stay fast; binaries missing from the cache are built (never skipped), and a build or start
@@ -18,6 +19,7 @@ import pytest
 
 from tests.cluster import build
 from tests.cluster.cluster import LocalCluster, SnapshotStack
+from tests.cluster.realnode import RealNode
 
 NODES_ENV = "MAINTENANCE_OPERATOR_CLUSTER_NODES"
 KEEP_LOGS_ENV = "MAINTENANCE_OPERATOR_CLUSTER_LOGS"
@@ -54,13 +56,26 @@ def _build_visibly(config: pytest.Config, names: tuple[str, ...]) -> None:
         build.ensure_binaries(names)
 
 
+def _wanted(session: pytest.Session, fixture: str) -> bool:
+    return any(fixture in getattr(item, "fixturenames", ()) for item in session.items)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests on the shared real node run last: only one real node runs per machine, so tests that start and
+    tear down their own (the host-cleanliness ones) must be done before the shared one starts."""
+    items.sort(key=lambda item: "real_node" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
     """The test run's cluster; deleted at the end, also on Ctrl-C, SIGTERM or SIGKILL (by its guard)."""
-    # Build the snapshot stack's binaries up front too when a selected test will ask for it.
-    wants_snapshots = any("snapshot_stack" in getattr(item, "fixturenames", ()) for item in request.session.items)
-    _build_visibly(request.config, build.ALL if wants_snapshots else build.CONTROL_PLANE)
-    local = LocalCluster(nodes=request.config.getoption("--cluster-nodes"))
+    # Build the snapshot stack's and the real node's binaries up front too when a selected test will ask for them.
+    names: tuple[str, ...] = build.CONTROL_PLANE
+    names += build.SNAPSHOT_STACK if _wanted(request.session, "snapshot_stack") else ()
+    real_node = _wanted(request.session, "real_node")
+    names += build.REAL_NODE if real_node else ()
+    _build_visibly(request.config, names)
+    local = LocalCluster(nodes=request.config.getoption("--cluster-nodes"), real_node=real_node)
     with local:
         yield local
         keep = request.config.getoption("--cluster-logs")
@@ -73,6 +88,20 @@ def snapshot_stack(cluster: LocalCluster, request: pytest.FixtureRequest) -> Sna
     """The CSI mock driver, provisioner and snapshot controllers in the session cluster, started once."""
     _build_visibly(request.config, build.SNAPSHOT_STACK)
     return cluster.start_snapshot_stack()
+
+
+@pytest.fixture(scope="session")
+def real_node(cluster: LocalCluster, request: pytest.FixtureRequest) -> Iterator[RealNode]:
+    """The session cluster's real node (a kubelet on containerd) with the project's images imported; torn down
+    at the end (by the cluster's guard, however the run ends), leaving the host as it was."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        node = cluster.start_real_node()
+        print(f"\n[real node] {node.name} Ready in {node.start_seconds:.1f} s", flush=True)
+    yield node
+    node.teardown()
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        print(f"\n[real node] {node.name} torn down in {node.teardown_seconds:.1f} s", flush=True)
 
 
 @pytest.fixture

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from tests.cluster import build
 from tests.cluster.cluster import ClusterError, LocalCluster, SnapshotStack, component_log_report
-from tests.cluster.processes import Timeout, pid_file_alive, poll, terminate, write_pid_file
+from tests.cluster.processes import Timeout, pid_file_alive, poll, start_detached, terminate
 
 DRIVER = "mock.csi.maintenance.ops.dev"
 STORAGE_CLASS = "mock-csi"
@@ -81,19 +80,8 @@ def _manifests() -> str:
 def _start_process(cluster: LocalCluster, component: str, *args: str) -> None:
     """Start one component detached (own session, like kwokctl's), unless its recorded process still runs."""
     pid_file = cluster.state_dir / "pids" / f"{component}.pid"
-    if pid_file_alive(pid_file) is not None:
-        return
-    cluster.logs_dir.mkdir(parents=True, exist_ok=True)
-    with (cluster.logs_dir / f"{component}.log").open("ab") as log:
-        process = subprocess.Popen(
-            [str(cluster.bin_dir / component), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=cluster.workdir,
-            start_new_session=True,
-        )
-    write_pid_file(pid_file, process.pid)
+    log = cluster.logs_dir / f"{component}.log"
+    start_detached([str(cluster.bin_dir / component), *args], pid_file, log, cwd=cluster.workdir)
 
 
 def start_snapshot_stack(cluster: LocalCluster) -> SnapshotStack:

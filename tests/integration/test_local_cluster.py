@@ -7,10 +7,7 @@ and VolumeSnapshots work end to end, two clusters coexist, and no process surviv
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from tests.cluster.cluster import (
     state_root,
 )
 from tests.cluster.processes import is_alive, pid_file_alive, poll
+from tests.integration.owner import owner_process
 
 pytestmark = pytest.mark.integration
 
@@ -271,22 +269,14 @@ def test_a_second_cluster_runs_beside_and_leaves_nothing_behind(cluster: LocalCl
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_an_interrupted_owner_leaves_no_processes(how: signal.Signals) -> None:
-    owner = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import signal, sys, time\n"
-            # A background CI shell starts us with SIGINT ignored; Ctrl-C must interrupt as in a terminal.
-            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-            "from tests.cluster import LocalCluster\n"
-            "with LocalCluster(nodes=1) as c:\n"
-            "    print(c.name, flush=True)\n"
-            "    time.sleep(600)\n",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    owner = owner_process(
+        "import signal, sys, time\n"
+        # A background CI shell starts us with SIGINT ignored; Ctrl-C must interrupt as in a terminal.
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "from tests.cluster import LocalCluster\n"
+        "with LocalCluster(nodes=1) as c:\n"
+        "    print(c.name, flush=True)\n"
+        "    time.sleep(600)\n"
     )
     try:
         assert owner.stdout is not None
