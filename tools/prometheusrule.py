@@ -22,6 +22,7 @@ apiVersion: monitoring.coreos.com/v1
 kind: PrometheusRule
 metadata:
   name: maintenance-operator
+  namespace: maintenance-operator
   labels:
     app.kubernetes.io/name: maintenance-operator
     app.kubernetes.io/component: alerting-rules

@@ -32,6 +32,7 @@ CACHE_ENV = "MAINTENANCE_OPERATOR_CACHE_DIR"
 GO_ENV = {"GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOWORK": "off"}
 
 SNAPSHOT_CLIENT_MODULE = "github.com/kubernetes-csi/external-snapshotter/client/v8"
+PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
 
 
 @dataclass(frozen=True)
@@ -251,21 +252,38 @@ def snapshot_crd_dir() -> Path:
     beside_binaries = bin_dir().parent / "snapshot-crds"
     if (beside_binaries / "kustomization.yaml").is_file():
         return beside_binaries
-    target = build_dir() / "snapshot-crds"
+    return _module_files("snapshot-crds", SNAPSHOT_CLIENT_MODULE, "config/crd", GO_DIR / "snapshotter")
+
+
+def monitoring_crd_dir() -> Path:
+    """The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, from its Go module at a pinned version, so
+    that deploy/prometheus is validated by the API server against the schemas users install."""
+    return _module_files(
+        "monitoring-crds",
+        PROMETHEUS_OPERATOR_MODULE,
+        "example/prometheus-operator-crd",
+        build_dir(),
+        names=("monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"),
+    )
+
+
+def _module_files(name: str, module: str, subdir: str, cwd: Path, names: Iterable[str] = ()) -> Path:
+    """`subdir`'s YAML files (or just `names`) of a downloaded module, copied once into the build cache as `name`."""
+    target = build_dir() / name
     with _locked(build_dir() / ".build.lock"):
-        if not (target / "kustomization.yaml").is_file():
+        if not target.is_dir():
             listing = subprocess.run(
-                [_go(), "mod", "download", "-json", SNAPSHOT_CLIENT_MODULE],
-                cwd=GO_DIR / "snapshotter",
+                [_go(), "mod", "download", "-json", module],
+                cwd=cwd,
                 env={**os.environ, **GO_ENV},
                 check=True,
                 capture_output=True,
                 text=True,
             )
-            source = Path(json.loads(listing.stdout)["Dir"]) / "config" / "crd"
+            source = Path(json.loads(listing.stdout)["Dir"]) / subdir
             target.parent.mkdir(parents=True, exist_ok=True)
             scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=".crds-"))
-            for path in source.glob("*.yaml"):
+            for path in [source / n for n in names] or source.glob("*.yaml"):
                 shutil.copyfile(path, scratch / path.name)
             scratch.rename(target)
     return target

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BRIDGE = "mo-cni0"
 NODE_IP = "10.217.0.1"
+API_PORT = 6443  # the forwarder's port on NODE_IP, fixed so that deploy/overlays/local can name it
 PREFIX = 24
 CNI_NETWORK = "maintenance-operator"
 TAINT = "maintenance.ops.dev/real-node"
@@ -254,7 +255,7 @@ class RealNode:
         """Env for a Pod's containers on this node: the API server as the in-cluster config should find it."""
         return [
             {"name": "KUBERNETES_SERVICE_HOST", "value": NODE_IP},
-            {"name": "KUBERNETES_SERVICE_PORT", "value": str(self.api_port)},
+            {"name": "KUBERNETES_SERVICE_PORT", "value": str(API_PORT)},
         ]
 
     def placement(self) -> dict[str, Any]:
@@ -369,7 +370,7 @@ def _start(cluster: LocalCluster, state: State, archives: dict[str, Path]) -> di
         began = time.monotonic()
         _ctr("images", "import", str(archive), timeout=300)
         imports[image] = time.monotonic() - began
-    proxy = [sys.executable, "-m", "tests.cluster.realnode", "proxy", NODE_IP, str(state.api_port)]
+    proxy = [sys.executable, "-m", "tests.cluster.realnode", "proxy", NODE_IP, str(API_PORT), str(state.api_port)]
     start_detached(proxy, _pid_file("api-proxy"), paths.log("api-proxy"), cwd=REPO_ROOT)
 
     kubelet = [
@@ -824,10 +825,10 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.close()
 
 
-async def _forward(listen: str, port: int) -> None:
+async def _forward(listen: str, port: int, upstream: int) -> None:
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", port)
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", upstream)
         except OSError:
             writer.close()
             return
@@ -839,17 +840,18 @@ async def _forward(listen: str, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m tests.cluster.realnode proxy ADDRESS PORT` (started by start()) or `teardown`."""
+    """`python -m tests.cluster.realnode proxy ADDRESS PORT UPSTREAM` (started by start()) or `teardown`."""
     parser = argparse.ArgumentParser(prog="python -m tests.cluster.realnode")
     commands = parser.add_subparsers(dest="command", required=True)
-    proxy = commands.add_parser("proxy", help="forward ADDRESS:PORT to the API server on 127.0.0.1:PORT")
+    proxy = commands.add_parser("proxy", help="forward ADDRESS:PORT to the API server on 127.0.0.1:UPSTREAM")
     proxy.add_argument("address")
     proxy.add_argument("port", type=int)
+    proxy.add_argument("upstream", type=int)
     commands.add_parser("teardown", help="tear down whatever real node is recorded on this machine")
     args = parser.parse_args(argv)
     if args.command == "proxy":
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        asyncio.run(_forward(args.address, args.port))
+        asyncio.run(_forward(args.address, args.port, args.upstream))
         return 0
     teardown()
     return 0

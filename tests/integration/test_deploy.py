@@ -1,12 +1,15 @@
 """deploy/ against the real API server: every overlay validates, installs, runs restricted, and uninstalls cleanly;
 and the ServiceAccount may not do what the operator never needs (the suite proves what it may: it runs under it)."""
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.cluster import build
 from tests.cluster.cluster import REPO_ROOT, LocalCluster
 from tests.integration.credentials import SUBJECT
 from tests.integration.polling import eventually
@@ -37,6 +40,29 @@ def test_every_overlay_passes_a_server_side_dry_run(cluster: LocalCluster, name:
     ensure_namespaces(cluster, NS, *TEAMS)
     result = cluster.kubectl("apply", "-k", overlay(name), "--dry-run=server")
     assert "deployment.apps/maintenance-operator" in result.stdout
+
+
+def test_the_prometheus_component_passes_a_server_side_dry_run(cluster: LocalCluster, tmp_path: Path) -> None:
+    """Against the Prometheus Operator's own CRD schemas (from its Go module), as a user's kustomization adds it."""
+    for crd in sorted(build.monitoring_crd_dir().glob("*.yaml")):
+        cluster.kubectl("apply", "--server-side", "-f", str(crd))
+    for kind in ("servicemonitors", "prometheusrules"):
+        eventually(
+            lambda k=kind: cluster.kubectl("get", f"{k}.monitoring.coreos.com", "-A", check=False).returncode == 0,  # type: ignore[misc]
+            what=f"the {kind} CRD served",
+        )
+    ensure_namespaces(cluster, NS)
+    here = tmp_path / "with-prometheus"
+    here.mkdir()
+    relative = {
+        name: os.path.relpath(REPO_ROOT / "deploy" / name, here) for name in ("overlays/cluster-wide", "prometheus")
+    }
+    (here / "kustomization.yaml").write_text(
+        yaml.safe_dump({"resources": [relative["overlays/cluster-wide"]], "components": [relative["prometheus"]]})
+    )  # kustomize refuses absolute paths
+    result = cluster.kubectl("apply", "-k", str(here), "--dry-run=server")
+    assert "servicemonitor.monitoring.coreos.com/maintenance-operator" in result.stdout
+    assert "prometheusrule.monitoring.coreos.com/maintenance-operator" in result.stdout
 
 
 @pytest.fixture(scope="module")
