@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GO_DIR = Path(__file__).resolve().parent / "go"
+# Wrapper modules of test tools that are no part of the cluster: each cached by its own digest (ensure_tool), so
+# adding or changing one never rebuilds the cluster's binaries, whose cache key covers all of GO_DIR.
+TOOLS_DIR = Path(__file__).resolve().parent / "go-tools"
 BIN_ENV = "MAINTENANCE_OPERATOR_K8S_BIN"
 CACHE_ENV = "MAINTENANCE_OPERATOR_CACHE_DIR"
 
@@ -178,7 +181,7 @@ def _go() -> str:
     return go
 
 
-def _go_build(go: str, module: str, binaries: list[Binary], out: Path) -> None:
+def _go_build(go: str, module: str, binaries: list[Binary], out: Path, root: Path = GO_DIR) -> None:
     """One `go build` per module and flag set, so shared packages compile once for several commands."""
     first = binaries[0]
     command = [
@@ -196,7 +199,7 @@ def _go_build(go: str, module: str, binaries: list[Binary], out: Path) -> None:
     started = time.monotonic()
     names = ", ".join(binary.name for binary in binaries)
     print(f"[cluster build] building {names} ...", file=sys.stderr, flush=True)
-    result = subprocess.run(command, cwd=GO_DIR / module, env={**os.environ, **GO_ENV}, check=False)
+    result = subprocess.run(command, cwd=root / module, env={**os.environ, **GO_ENV}, check=False)
     if result.returncode != 0:
         raise BuildError(f"`go build` of {names} failed (exit {result.returncode}); see the output above.")
     print(f"[cluster build] built {names} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
@@ -242,6 +245,32 @@ def ensure_binaries(names: Iterable[str] = ALL) -> Path:
             _build_missing(directory, missing)
             print(f"[cluster build] done in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     return directory
+
+
+# Prometheus with Kubernetes service discovery (Debian's package is built without it), and nothing else of it.
+PROMETHEUS_SD = Binary(
+    "prometheus",
+    "prometheus",
+    "github.com/prometheus/prometheus/cmd/prometheus",
+    tags="remove_all_sd,enable_kubernetes_sd",
+)
+
+
+def ensure_tool(tool: Binary) -> Path:
+    """The path of a test tool built from its wrapper module in TOOLS_DIR, built now when its inputs changed."""
+    digest = hashlib.sha256(repr(tool).encode())
+    for name in ("go.mod", "go.sum"):
+        digest.update((TOOLS_DIR / tool.module / name).read_bytes())
+    target = cache_root() / "tools" / f"{tool.name}-{digest.hexdigest()[:12]}"
+    if (target / tool.name).is_file():
+        return target / tool.name
+    with _locked(target.parent / f".{tool.name}.lock"):
+        if not (target / tool.name).is_file():
+            target.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as scratch:
+                _go_build(_go(), tool.module, [tool], Path(scratch), root=TOOLS_DIR)
+                os.replace(Path(scratch) / tool.name, target / tool.name)
+    return target / tool.name
 
 
 def snapshot_crd_dir() -> Path:

@@ -64,8 +64,64 @@ class Rule:
     state: str  # inactive, pending, firing ("" for recording rules)
 
 
+def service_monitor_scrape_config(monitor: Mapping[str, Any], kubeconfig: Path, interval: str) -> dict[str, Any]:
+    """The scrape config the Prometheus Operator derives from a ServiceMonitor: endpoints discovery in its
+    namespaces, kept by the Service's labels and the endpoint's port name, labelled with namespace, service, pod
+    and the job (the Service's name, or the value of its `jobLabel` label); `honorLabels` keeps the target's own.
+
+    Only the fields deploy/'s ServiceMonitor uses are understood; any other raises, so the test cannot silently
+    scrape something else than what users' Prometheus would. `interval` replaces the monitor's (tests wait less).
+    """
+    spec = monitor["spec"]
+    known = {"jobLabel", "selector", "namespaceSelector", "endpoints"}
+    if set(spec) - known or set(spec["selector"]) != {"matchLabels"} or len(spec["endpoints"]) != 1:
+        raise PrometheusError(f"ServiceMonitor fields this translation does not know: {sorted(spec)}")
+    endpoint = spec["endpoints"][0]
+    if set(endpoint) - {"port", "path", "interval", "honorLabels"}:
+        raise PrometheusError(f"ServiceMonitor endpoint fields this translation does not know: {sorted(endpoint)}")
+    keep = [
+        {
+            "action": "keep",
+            "source_labels": [f"__meta_kubernetes_service_label_{_sanitized(label)}"],
+            "regex": value,
+        }
+        for label, value in spec["selector"]["matchLabels"].items()
+    ]
+    keep.append(
+        {"action": "keep", "source_labels": ["__meta_kubernetes_endpoint_port_name"], "regex": endpoint["port"]}
+    )
+    rename = {"namespace": "__meta_kubernetes_namespace", "service": "__meta_kubernetes_service_name",
+              "pod": "__meta_kubernetes_pod_name", "job": "__meta_kubernetes_service_name"}  # fmt: skip
+    if "jobLabel" in spec:  # else the job is the Service's name
+        rename["job"] = f"__meta_kubernetes_service_label_{_sanitized(spec['jobLabel'])}"
+    labels = [{"action": "replace", "source_labels": [meta], "target_label": name} for name, meta in rename.items()]
+    meta = monitor["metadata"]
+    return {
+        "job_name": f"serviceMonitor/{meta['namespace']}/{meta['name']}/0",
+        "scrape_interval": interval,
+        "scrape_timeout": interval,
+        "metrics_path": endpoint.get("path", "/metrics"),
+        "honor_labels": bool(endpoint.get("honorLabels", False)),
+        "kubernetes_sd_configs": [
+            {
+                "role": "endpoints",
+                "kubeconfig_file": str(kubeconfig),
+                "namespaces": {"names": list(spec["namespaceSelector"]["matchNames"])},
+            }
+        ],
+        "relabel_configs": [*keep, *labels],
+    }
+
+
+def _sanitized(label: str) -> str:
+    """A Kubernetes label name as Prometheus' discovery meta label spells it."""
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in label)
+
+
 class PrometheusServer:
-    """One Prometheus process scraping `targets` (host:port) every second as job `job`; a context manager."""
+    """One Prometheus process scraping `targets` (host:port) every second as job `job`, and whatever
+    `scrape_configs` add (such as `service_monitor_scrape_config()`); a context manager. `executable` replaces
+    Debian's prometheus (which has no Kubernetes service discovery) by another build."""
 
     def __init__(
         self,
@@ -73,11 +129,15 @@ class PrometheusServer:
         targets: Sequence[str],
         job: str = "maintenance-operator",
         rule_files: Sequence[Path] = (),
+        scrape_configs: Sequence[Mapping[str, Any]] = (),
+        executable: Path | None = None,
     ) -> None:
         self.workdir = workdir
+        self.executable = str(executable) if executable else None
         self.targets = list(targets)
         self.job = job
         self.rule_files = list(rule_files)
+        self.scrape_configs = list(scrape_configs)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "prometheus.log"
@@ -88,7 +148,10 @@ class PrometheusServer:
         config = {
             "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(path) for path in self.rule_files],
-            "scrape_configs": [{"job_name": self.job, "static_configs": [{"targets": self.targets}]}],
+            "scrape_configs": [
+                *([{"job_name": self.job, "static_configs": [{"targets": self.targets}]}] if self.targets else []),
+                *self.scrape_configs,
+            ],
         }
         path = self.workdir / "prometheus.yml"
         path.write_text(json.dumps(config, indent=2))  # JSON is YAML
@@ -97,7 +160,7 @@ class PrometheusServer:
     def start(self) -> PrometheusServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         command = [
-            binary("prometheus"),
+            self.executable or binary("prometheus"),
             f"--config.file={self._config()}",
             f"--storage.tsdb.path={self.workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{self.port}",

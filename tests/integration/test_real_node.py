@@ -21,15 +21,13 @@ from typing import Any
 import pytest
 
 from tests.cluster import image, realnode
-from tests.cluster.cluster import REPO_ROOT, LocalCluster, kwok_workdir
+from tests.cluster.cluster import LocalCluster, kwok_workdir
 from tests.cluster.processes import pid_file_alive, poll
 from tests.cluster.realnode import RealNode
 from tests.integration.owner import owner_process
-from tests.integration.polling import eventually
 
 pytestmark = pytest.mark.integration
 
-RBAC = "rbac.authorization.k8s.io/v1"
 RESTRICTED = {
     "allowPrivilegeEscalation": False,
     "readOnlyRootFilesystem": True,
@@ -60,86 +58,6 @@ def apply(cluster: LocalCluster, namespace: str, *objects: dict[str, Any]) -> No
 
 def restricted_namespace(cluster: LocalCluster, namespace: str) -> None:
     cluster.kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
-
-
-def binding(kind: str, name: str, role_kind: str, role: str, namespace: str) -> dict[str, Any]:
-    """A (Cluster)RoleBinding of the test's operator ServiceAccount."""
-    return {
-        "apiVersion": RBAC,
-        "kind": kind,
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
-        "subjects": [{"kind": "ServiceAccount", "name": "maintenance-operator", "namespace": namespace}],
-    }
-
-
-def test_the_operator_image_runs_as_a_pod_under_restricted_pod_security(
-    crds: LocalCluster, real_node: RealNode, namespace: str, request: pytest.FixtureRequest
-) -> None:
-    cluster = crds
-    restricted_namespace(cluster, namespace)
-    # Refused at admission: the namespace really enforces `restricted`.
-    root = pod(real_node, "as-root", {"name": "main", "image": image.reference(), "args": ["--help"]})
-    root["spec"]["containers"][0]["securityContext"] = {"runAsUser": 0}
-    refused = cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(root), check=False)
-    assert refused.returncode != 0
-    assert "violates PodSecurity" in refused.stderr
-
-    # Its own ServiceAccount: everything in this namespace, and what kopf reads cluster-wide even when it watches
-    # one namespace (CRDs and namespaces: without them it retries for ~50 s before it starts its handlers).
-    everything = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
-    discovery = [
-        {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["list", "watch"]},
-        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
-    ]
-    apply(
-        cluster,
-        namespace,
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "maintenance-operator"}},
-        {"apiVersion": RBAC, "kind": "Role", "metadata": {"name": "all"}, "rules": everything},
-        binding("RoleBinding", "operator", "Role", "all", namespace),
-        {"apiVersion": RBAC, "kind": "ClusterRole", "metadata": {"name": namespace}, "rules": discovery},
-        binding("ClusterRoleBinding", namespace, "ClusterRole", namespace, namespace),
-    )
-    request.addfinalizer(
-        lambda: cluster.kubectl("delete", f"clusterrolebinding/{namespace}", f"clusterrole/{namespace}", check=False)
-    )
-    container = {
-        "name": "operator",
-        "image": image.reference(),
-        "args": ["-n", namespace, "--liveness", "http://0.0.0.0:8081/healthz"],
-        "env": real_node.api_env(),
-        "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8081}, "periodSeconds": 1},
-    }
-    created = time.monotonic()
-    apply(cluster, namespace, pod(real_node, "operator", container, serviceAccountName="maintenance-operator"))
-    cluster.kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=120s", "pod/operator")
-    ready = time.monotonic() - created
-    placed = cluster.kubectl_json("get", "pod", "operator", "-n", namespace)
-    assert placed["spec"]["nodeName"] == real_node.name
-    assert placed["status"]["podIP"].startswith(realnode.NODE_IP.rsplit(".", 1)[0] + ".")
-
-    # kubectl exec (through the kubelet): uid 65532, no capabilities, seccomp filter on, read-only root.
-    status = cluster.kubectl("exec", "-n", namespace, "operator", "--", "cat", "/proc/1/status").stdout
-    fields = dict(re.findall(r"^(\w+):\s+(.*)$", status, re.MULTILINE))
-    assert fields["Uid"].split() == ["65532"] * 4
-    assert int(fields["CapEff"], 16) == 0
-    assert fields["Seccomp"] == "2"
-    write = cluster.kubectl("exec", "-n", namespace, "operator", "--", "touch", "/probe", check=False)
-    assert write.returncode != 0
-    assert "Read-only file system" in write.stderr
-
-    # The operator works in the Pod: it read its namespace through the forwarded API server and acts on a window.
-    cluster.kubectl("apply", "-n", namespace, "-f", str(REPO_ROOT / "crds" / "samples" / "maintenancewindow.yaml"))
-    eventually(
-        lambda: cluster.kubectl_json("get", "mw", "weekly", "-n", namespace).get("status", {}).get("nextOccurrences"),
-        timeout=60,
-        what="the operator in the Pod to write the window's status",
-    )
-    logs = cluster.kubectl("logs", "-n", namespace, "operator").stdout
-    assert "workload cache synced" in logs
-    assert "Forbidden" not in logs, "the ServiceAccount's rights above are what the operator needs"
-    print(f"operator Pod Ready {ready:.1f} s after its creation")
 
 
 def test_the_image_runs_to_completion_and_kubectl_logs_shows_its_output(
