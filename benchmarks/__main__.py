@@ -13,6 +13,10 @@
   the time from the restarted process's start until it counts every pending target, and its API requests by verb
   until then).
 - scale: the same with 20,000 Deployments.
+- series: 100 windows over 600, then 6,000 workloads (a tenth pending): /metrics scrape duration (median, p99)
+  right after the view is complete and once the operator is idle, bytes and samples in all and per family at
+  both sizes (cardinality follows windows, not workloads), and a Prometheus's scrape_duration_seconds and
+  scrape_samples_scraped when it is installed.
 - failover: two replicas; seconds from the leader's SIGKILL, and from its SIGTERM, to the standby taking the Lease
   and to its first write of work.
 """
@@ -33,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cache_cost
+from benchmarks import cache_cost, series
 from benchmarks.harness import (
     WRITES,
     announce_all,
@@ -56,7 +60,7 @@ from tests.integration.workloads import deployment, statefulset, window
 ROOT = Path(__file__).resolve().parents[1]
 
 
-CHOICES = ("restarts", "boundary", "idle", "backups", "memory", "scale", "failover")
+CHOICES = ("restarts", "boundary", "idle", "backups", "memory", "scale", "series", "failover")
 
 
 def window_status(cluster: LocalCluster, namespace: str, name: str) -> dict[str, Any]:
@@ -384,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watched-deployments", type=int, default=5000)
     parser.add_argument("--watched-statefulsets", type=int, default=1000)
     parser.add_argument("--scale-deployments", type=int, default=20000)
+    parser.add_argument("--series-windows", type=int, default=100)
+    parser.add_argument("--series-workloads", type=int, nargs=2, default=[600, 6000], metavar=("SMALL", "LARGE"))
+    parser.add_argument("--scrapes", type=int, default=20)
     args = parser.parse_args(argv)
     chosen = args.only or list(CHOICES)
     pods = (args.deployments if "restarts" in chosen else 0) + args.windows + args.concurrency + 20
@@ -415,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         if "scale" in chosen:
             print(f"[scale] {args.scale_deployments} Deployments", flush=True)
             bench_memory(cluster, work, args.scale_deployments, 0, "scale")
+        if "series" in chosen:
+            small, large = args.series_workloads
+            print(f"[series] {args.series_windows} windows, {small} then {large} workloads", flush=True)
+            series.bench_series(cluster, work, args.series_windows, small, large, args.scrapes)
         if "failover" in chosen:
             print("[failover] two replicas, the leader killed or terminated", flush=True)
             bench_failover(cluster, work)

@@ -53,6 +53,11 @@ def operator(
 def prometheus(operator: OperatorProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PrometheusServer]:
     """A real Prometheus scraping this test's operator every second, with the shipped alert rules loaded (so they
     are evaluated against real series), returned once it has scraped the operator."""
+    yield from scraping(operator, tmp_path, request)
+
+
+def scraping(operator: OperatorProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PrometheusServer]:
+    """The `prometheus` fixture's body, for fixtures of an operator started otherwise (its log printed on failure)."""
     rules = [ROOT / "deploy" / "prometheus" / "rules.yaml"]
     server = PrometheusServer(tmp_path / "prometheus", [f"127.0.0.1:{operator.metrics_port}"], rule_files=rules)
     with server:

@@ -14,11 +14,13 @@ import pytest
 
 from maintenance_operator.kube.webhook import SECRET_NAME
 from tests.cluster.cluster import LocalCluster
-from tests.integration.conftest import FAILED, ROOT
+from tests.cluster.prometheus import PrometheusServer
+from tests.integration.conftest import FAILED, ROOT, scraping
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
 from tests.integration.receiver import Answer, Receiver
 from tests.integration.test_maintenance_window import SELECT, WEB, announce, status_of
+from tests.integration.test_prometheus import settles
 from tests.integration.workloads import apply, deployment, events_for, get, wait_rolled_out, window
 
 pytestmark = pytest.mark.integration
@@ -83,6 +85,12 @@ def hooked(
         print(f"--- operator log ---\n{proc.log_text()[-20000:]}")
 
 
+@pytest.fixture
+def scraped(hooked: OperatorProcess, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PrometheusServer]:
+    """A real Prometheus scraping the `hooked` operator (it keeps scraping the same port across a restart)."""
+    yield from scraping(hooked, tmp_path, request)
+
+
 def in_three_hours() -> dict[str, Any]:
     """A daily window starting about 3 h from now with lead times 4h (passed) and 1h (2 h away)."""
     start = (datetime.now(UTC) + timedelta(hours=3)).replace(second=0, microsecond=0)
@@ -112,9 +120,10 @@ def checked(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
 
 
 def test_the_webhook_is_retried_after_500s_signed_and_recorded_only_after_a_2xx(
-    crds: LocalCluster, namespace: str, hooked: OperatorProcess
+    crds: LocalCluster, namespace: str, hooked: OperatorProcess, scraped: PrometheusServer
 ) -> None:
     cluster = crds
+    daily = f'namespace="{namespace}",window="daily"'
     pending_web(cluster, namespace)
     gate = threading.Event()
     with Receiver([Answer(500), Answer(500), Answer(200, gate)]) as receiver:
@@ -123,11 +132,16 @@ def test_the_webhook_is_retried_after_500s_signed_and_recorded_only_after_a_2xx(
         eventually(lambda: receiver.count() == 3, what="two failed attempts and a third")
         # The Events went out at once; the webhook's lead time waits for the 2xx, held back by the receiver.
         assert annotations(cluster, namespace, "deployment/web")[NOTICE_SENT] == f"{occurrence['id']} 4h=e"
+        settles(scraped, f'maintenance_notice_webhook_attempts_total{{{daily},result="refused"}}', 2.0)
+        assert scraped.value(f"maintenance_notice_webhook_deliveries_total{{{daily}}}") is None
         gate.set()
         eventually(
             lambda: annotations(cluster, namespace, "deployment/web")[NOTICE_SENT] == f"{occurrence['id']} 4h=ew",
             what="the delivery recorded",
         )
+        settles(scraped, f'maintenance_notice_webhook_deliveries_total{{{daily},result="delivered"}}', 1.0)
+        attempts = f"sum by (result) (maintenance_notice_webhook_attempts_total{{{daily}}})"
+        assert {s.labels["result"]: s.value for s in scraped.query(attempts)} == {"refused": 2.0, "accepted": 1.0}
         notices = [checked(r.body, r.headers) for r in receiver.requests]
         assert len({n["id"] for n in notices}) == 1  # one batch, retried
         first = notices[0]
@@ -165,7 +179,7 @@ def test_a_host_the_operator_may_not_call_gets_no_request_and_ready_false(
 
 
 def test_a_receiver_that_never_answers_blocks_nothing_and_is_retried(
-    crds: LocalCluster, namespace: str, hooked: OperatorProcess
+    crds: LocalCluster, namespace: str, hooked: OperatorProcess, scraped: PrometheusServer
 ) -> None:
     cluster = crds
     pending_web(cluster, namespace)
@@ -188,6 +202,9 @@ def test_a_receiver_that_never_answers_blocks_nothing_and_is_retried(
         assert annotations(cluster, namespace, "deployment/db")[NOTICE_SENT] == f"{occurrence} 4h=e"
         eventually(lambda: receiver.count() == 2, timeout=40, what="a retry after the attempt timed out")
         assert annotations(cluster, namespace, "deployment/web")[NOTICE_SENT] == f"{occurrence} 4h=e"
+        silent = f'namespace="{namespace}",window="silent"'
+        settles(scraped, f'maintenance_notice_webhook_attempts_total{{{silent},result="error"}} > bool 0', 1.0)
+        assert scraped.value(f"maintenance_notice_webhook_deliveries_total{{{silent}}}") is None
         for r in receiver.requests:
             checked(r.body, r.headers)
 

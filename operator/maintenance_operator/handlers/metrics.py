@@ -31,6 +31,20 @@ self_service = Counter(
     "maintenance_self_service_total", "Maintenance completed by the users themselves.", ("namespace", "kind")
 )
 invalid_windows = Gauge("maintenance_window_invalid", "1 while the window's spec is invalid.", WINDOW)
+# Per batch and per POST: a batch is one lead time's notice of one occurrence, retried until a 2xx or until it is
+# superseded, so attempts minus deliveries are the retries, and `failed` deliveries are notices no receiver got.
+webhook_deliveries = Counter(
+    "maintenance_notice_webhook_deliveries_total",
+    "Notice webhook batches by outcome: delivered (a 2xx, recorded) or failed (no 2xx before the batch was "
+    "superseded by the next lead time or the occurrence's start).",
+    (*WINDOW, "result"),
+)
+webhook_attempts = Counter(
+    "maintenance_notice_webhook_attempts_total",
+    "Notice webhook POSTs by result: accepted (2xx), refused (another HTTP status), error (no answer in time, a "
+    "connection error, or the signing key unreadable, so nothing was sent).",
+    (*WINDOW, "result"),
+)
 
 
 def forget_window(namespace: str, window: str) -> None:

@@ -188,12 +188,14 @@ class Notifier:
         attempts = 0
         while (left := (batch.until - self.runtime.clock()).total_seconds()) > 0:
             attempts += 1
-            outcome = await self._attempt(batch, min(left, webhook.ATTEMPT_TIMEOUT))
+            result, outcome = await self._attempt(batch, min(left, webhook.ATTEMPT_TIMEOUT))
+            metrics.webhook_attempts.labels(self.window.namespace, self.window.name, result).inc()
             if outcome is None:
                 for w in batch.targets:
                     await self._record(
                         w, planning.NoticeRecord(batch.occurrence.id).with_delivered(batch.lead), batch.leads
                     )
+                metrics.webhook_deliveries.labels(self.window.namespace, self.window.name, "delivered").inc()
                 log.info(
                     "%s: delivered %s for %d targets", where, sched.format_duration(batch.lead), len(batch.targets)
                 )
@@ -207,11 +209,12 @@ class Notifier:
             f"notice webhook gave up on the {sched.format_duration(batch.lead)} notice of occurrence "
             f"{batch.occurrence.id} after {attempts} attempts: no 2xx before {format_time(batch.until)}"
         )
+        metrics.webhook_deliveries.labels(self.window.namespace, self.window.name, "failed").inc()
         log.warning("%s: %s", where, message)
         self.window.event("NoticeWebhookFailed", message, self.runtime.clock(), warning=True)
 
-    async def _attempt(self, batch: "Batch", timeout: float) -> str | None:
-        """None when the receiver acknowledged with a 2xx, else what went wrong."""
+    async def _attempt(self, batch: "Batch", timeout: float) -> tuple[str, str | None]:
+        """The attempt's metric result, and None when the receiver acknowledged with a 2xx, else what went wrong."""
         ref = batch.hook.secret_key_ref
         try:
             key = await webhook.signing_key(self.runtime.client, self.window.namespace, ref.name, ref.key)
@@ -219,7 +222,7 @@ class Notifier:
             if self.secret_problem != str(err):
                 self.secret_problem = str(err)
                 self.window.wake()
-            return str(err)
+            return "error", str(err)
         if self.secret_problem is not None:
             self.secret_problem = None
             self.window.wake()
@@ -227,8 +230,8 @@ class Notifier:
         try:
             status = await webhook.post(batch.hook.url, payload.body(), key, payload.id, timeout)
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-        return None if 200 <= status < 300 else f"HTTP {status}"
+            return "error", f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        return ("accepted", None) if 200 <= status < 300 else ("refused", f"HTTP {status}")
 
 
 @dataclass(frozen=True)
