@@ -32,6 +32,8 @@ CACHE_ENV = "MAINTENANCE_OPERATOR_CACHE_DIR"
 GO_ENV = {"GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOWORK": "off"}
 
 SNAPSHOT_CLIENT_MODULE = "github.com/kubernetes-csi/external-snapshotter/client/v8"
+# Wrapper modules cached on their own key (kind.py), so pinning them never rebuilds the cluster.
+SEPARATELY_CACHED = frozenset({"kind"})
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def cache_key() -> str:
     """Name of the build directory: the Kubernetes pin for people, a digest of all inputs for exactness."""
     digest = hashlib.sha256()
     for path in sorted(GO_DIR.rglob("*")):
+        if path.relative_to(GO_DIR).parts[0] in SEPARATELY_CACHED:
+            continue
         if path.is_file() and path.suffix in {".mod", ".sum", ".go"}:
             digest.update(str(path.relative_to(GO_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(repr(recipes()).encode())
@@ -243,6 +247,19 @@ def ensure_binaries(names: Iterable[str] = ALL) -> Path:
     return directory
 
 
+def module_source(wrapper: str, module: str) -> Path:
+    """Where the Go module cache holds `module` at the version the wrapper module pins (downloaded if missing)."""
+    listing = subprocess.run(
+        [_go(), "mod", "download", "-json", module],
+        cwd=GO_DIR / wrapper,
+        env={**os.environ, **GO_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Path(json.loads(listing.stdout)["Dir"])
+
+
 def snapshot_crd_dir() -> Path:
     """The snapshot.storage.k8s.io CRDs as published in external-snapshotter's client module.
 
@@ -254,15 +271,7 @@ def snapshot_crd_dir() -> Path:
     target = build_dir() / "snapshot-crds"
     with _locked(build_dir() / ".build.lock"):
         if not (target / "kustomization.yaml").is_file():
-            listing = subprocess.run(
-                [_go(), "mod", "download", "-json", SNAPSHOT_CLIENT_MODULE],
-                cwd=GO_DIR / "snapshotter",
-                env={**os.environ, **GO_ENV},
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            source = Path(json.loads(listing.stdout)["Dir"]) / "config" / "crd"
+            source = module_source("snapshotter", SNAPSHOT_CLIENT_MODULE) / "config" / "crd"
             target.parent.mkdir(parents=True, exist_ok=True)
             scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=".crds-"))
             for path in source.glob("*.yaml"):
