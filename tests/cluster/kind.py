@@ -3,10 +3,11 @@
 There is no container engine here, so the real kind CLI (built from the pinned wrapper module go/kind
 into the cache, keyed by its inputs like the cluster's binaries) runs `kind create cluster --config`
 against a stub `docker` on an otherwise empty PATH. The stub answers only what kind asks before it
-creates a container (`info`, `ps`, the node image is present, the network exists), records every call
-and refuses `docker run`. So kind itself decodes the file (strictly: an unknown field fails), defaults
-and validates it, and plans each node's container; reaching `docker run` is the proof that it
-accepted the config, and the recorded `run` calls say which nodes, roles and images kind would create.
+creates its node containers (`info`, `ps`, the node image is present, the network exists, `run` and
+`logs` succeed) and records every call. So kind itself decodes the file (strictly: an unknown field
+fails), defaults and validates it, and plans each node's container; reaching `docker run` is the
+proof that it accepted the config, and the recorded `run` calls say which nodes, roles and images
+kind would create. With no real container behind them, kind then fails to find its nodes and stops.
 A config kind rejects never gets that far, and kind's own error message is returned.
 """
 
@@ -37,17 +38,22 @@ NAMESPACE = "maintenance-operator"
 ROLE_LABEL = "io.x-k8s.kind.role="
 TIMEOUT = 60.0
 
-# Answers exactly what kind v0.33's docker provider asks before it creates the first container. Each
-# call is one line of NUL-separated arguments, so arguments with spaces survive.
+# Answers what kind v0.33's docker provider asks until its nodes' containers exist: `docker run`
+# succeeds and `docker logs` shows the line kind waits for, so every node's run is made (a refused
+# run would end kind before its concurrent siblings ran). `docker ps` lists no containers, so kind
+# stops right after, when it writes the kubeadm configuration ("expected one control plane node"),
+# and anything else is refused. Each call is its own file of NUL-separated arguments, so
+# concurrent calls never interleave and arguments with spaces survive.
 STUB_DOCKER = """#!/bin/sh
-printf '%s\\0' "$@" >> "$STUB_LOG"
-printf '\\n' >> "$STUB_LOG"
+printf '%s\\0' "$@" >> "$STUB_CALLS/$$"
+printf '\\n' >> "$STUB_CALLS/$$"
 case "$1" in
   -v) echo "Docker version 0.0.0, build stub" ;;
   info) echo '{"CgroupDriver":"systemd","CgroupVersion":"2","MemoryLimit":true,"PidsLimit":true,"CPUShares":true}' ;;
-  ps | inspect) ;;
+  ps | inspect | run) ;;
+  logs) echo "Reached target Multi-User System." ;;
   network) if [ "$2" = ls ]; then echo stub-network; fi ;;
-  *) echo "stub docker: refusing '$1': kind accepted the config, creating containers starts here" >&2; exit 1 ;;
+  *) echo "stub docker: refusing '$1': not emulated" >&2; exit 1 ;;
 esac
 exit 0
 """
@@ -109,10 +115,11 @@ def ensure_kind() -> Path:
     return binary
 
 
-def _calls(log: Path) -> list[list[str]]:
-    if not log.is_file():
-        return []
-    return [line.split("\0")[:-1] for line in log.read_text().splitlines() if line]
+def _calls(directory: Path) -> list[list[str]]:
+    """Every recorded stub call as its argument list (order across processes is not kept)."""
+    return [
+        line.split("\0")[:-1] for path in sorted(directory.iterdir()) for line in path.read_text().splitlines() if line
+    ]
 
 
 def _node(run: list[str]) -> Node:
@@ -130,7 +137,8 @@ def validate(config: Path = CONFIG, kind: Path | None = None) -> Validation:
         stub_bin.mkdir()
         (stub_bin / "docker").write_text(STUB_DOCKER)
         (stub_bin / "docker").chmod(0o755)
-        log = work / "docker.log"
+        calls = work / "calls"
+        calls.mkdir()
         # A fresh environment: only the stub on PATH (never a real engine), and a scratch HOME and
         # KUBECONFIG, because kind removes the cluster's kubeconfig entry when creation fails.
         env = {
@@ -138,7 +146,7 @@ def validate(config: Path = CONFIG, kind: Path | None = None) -> Validation:
             "HOME": str(work),
             "KUBECONFIG": str(work / "kubeconfig"),
             "KIND_EXPERIMENTAL_PROVIDER": "docker",
-            "STUB_LOG": str(log),
+            "STUB_CALLS": str(calls),
         }
         result = subprocess.run(
             [str(kind), "create", "cluster", "--config", str(config)],
@@ -148,7 +156,7 @@ def validate(config: Path = CONFIG, kind: Path | None = None) -> Validation:
             timeout=TIMEOUT,
             check=False,
         )
-        runs = [call[1:] for call in _calls(log) if call[:1] == ["run"]]
+        runs = [call[1:] for call in _calls(calls) if call[:1] == ["run"]]
     if runs:
         return Validation(
             accepted=True, nodes=tuple(sorted((_node(run) for run in runs), key=lambda n: n.name)), error=""
