@@ -69,6 +69,18 @@ prometheus: ## Install prometheus and promtool from Debian's package when missin
 image: venv ## Build the operator image with buildah (no daemon) into an oci-archive in ~/.cache (reused while unchanged)
 	$(PY) python -m tests.cluster.image build
 
+.PHONY: kind-up
+kind-up: venv ## With Docker: a kind cluster from kind-config.yaml, snapshot CRDs and controller, the image, deploy/
+	$(PY) python -m tests.cluster.kind up
+
+.PHONY: kind-down
+kind-down: venv ## Delete the kind cluster of kind-up
+	$(PY) python -m tests.cluster.kind down
+
+.PHONY: kind-validate
+kind-validate: venv ## Check kind-config.yaml with kind's own loader and validation (no Docker needed)
+	$(PY) python -m tests.cluster.kind validate
+
 .PHONY: run
 run: venv cluster-build ## Run the operator on a local cluster with the samples and demo workloads (Ctrl-C stops all)
 	$(PY) python -m demo

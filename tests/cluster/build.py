@@ -24,9 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GO_DIR = Path(__file__).resolve().parent / "go"
-# Wrapper modules of test tools that are no part of the cluster: each cached by its own digest (ensure_tool), so
-# adding or changing one never rebuilds the cluster's binaries, whose cache key covers all of GO_DIR.
-TOOLS_DIR = Path(__file__).resolve().parent / "go-tools"
 BIN_ENV = "MAINTENANCE_OPERATOR_K8S_BIN"
 CACHE_ENV = "MAINTENANCE_OPERATOR_CACHE_DIR"
 
@@ -36,6 +33,9 @@ GO_ENV = {"GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GO
 
 SNAPSHOT_CLIENT_MODULE = "github.com/kubernetes-csi/external-snapshotter/client/v8"
 PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+# Wrapper modules of test tools that are no part of the cluster, each cached on its own key (ensure_tool), so
+# pinning or adding one never rebuilds the cluster's binaries.
+SEPARATELY_CACHED = frozenset({"kind", "prometheus"})
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,8 @@ def cache_key() -> str:
     """Name of the build directory: the Kubernetes pin for people, a digest of all inputs for exactness."""
     digest = hashlib.sha256()
     for path in sorted(GO_DIR.rglob("*")):
+        if path.relative_to(GO_DIR).parts[0] in SEPARATELY_CACHED:
+            continue
         if path.is_file() and path.suffix in {".mod", ".sum", ".go"}:
             digest.update(str(path.relative_to(GO_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(repr(recipes()).encode())
@@ -181,7 +183,7 @@ def _go() -> str:
     return go
 
 
-def _go_build(go: str, module: str, binaries: list[Binary], out: Path, root: Path = GO_DIR) -> None:
+def _go_build(go: str, module: str, binaries: list[Binary], out: Path) -> None:
     """One `go build` per module and flag set, so shared packages compile once for several commands."""
     first = binaries[0]
     command = [
@@ -199,7 +201,7 @@ def _go_build(go: str, module: str, binaries: list[Binary], out: Path, root: Pat
     started = time.monotonic()
     names = ", ".join(binary.name for binary in binaries)
     print(f"[cluster build] building {names} ...", file=sys.stderr, flush=True)
-    result = subprocess.run(command, cwd=root / module, env={**os.environ, **GO_ENV}, check=False)
+    result = subprocess.run(command, cwd=GO_DIR / module, env={**os.environ, **GO_ENV}, check=False)
     if result.returncode != 0:
         raise BuildError(f"`go build` of {names} failed (exit {result.returncode}); see the output above.")
     print(f"[cluster build] built {names} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
@@ -257,10 +259,11 @@ PROMETHEUS_SD = Binary(
 
 
 def ensure_tool(tool: Binary) -> Path:
-    """The path of a test tool built from its wrapper module in TOOLS_DIR, built now when its inputs changed."""
+    """The path of a test tool built from its SEPARATELY_CACHED wrapper module, built now when its inputs changed
+    (go.mod, go.sum and the recipe)."""
     digest = hashlib.sha256(repr(tool).encode())
     for name in ("go.mod", "go.sum"):
-        digest.update((TOOLS_DIR / tool.module / name).read_bytes())
+        digest.update((GO_DIR / tool.module / name).read_bytes())
     target = cache_root() / "tools" / f"{tool.name}-{digest.hexdigest()[:12]}"
     if (target / tool.name).is_file():
         return target / tool.name
@@ -268,9 +271,23 @@ def ensure_tool(tool: Binary) -> Path:
         if not (target / tool.name).is_file():
             target.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as scratch:
-                _go_build(_go(), tool.module, [tool], Path(scratch), root=TOOLS_DIR)
+                _go_build(_go(), tool.module, [tool], Path(scratch))
                 os.replace(Path(scratch) / tool.name, target / tool.name)
     return target / tool.name
+
+
+def module_source(wrapper: str, module: str) -> Path:
+    """Where the Go module cache holds `module` at the version the wrapper module pins, or at the version `module`
+    names (`path@version`, with no wrapper: ""), downloaded if missing."""
+    listing = subprocess.run(
+        [_go(), "mod", "download", "-json", module],
+        cwd=GO_DIR / wrapper,
+        env={**os.environ, **GO_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Path(json.loads(listing.stdout)["Dir"])
 
 
 def snapshot_crd_dir() -> Path:
@@ -281,7 +298,7 @@ def snapshot_crd_dir() -> Path:
     beside_binaries = bin_dir().parent / "snapshot-crds"
     if (beside_binaries / "kustomization.yaml").is_file():
         return beside_binaries
-    return _module_files("snapshot-crds", SNAPSHOT_CLIENT_MODULE, "config/crd", GO_DIR / "snapshotter")
+    return _module_files("snapshot-crds", "snapshotter", SNAPSHOT_CLIENT_MODULE, "config/crd")
 
 
 def monitoring_crd_dir() -> Path:
@@ -289,27 +306,19 @@ def monitoring_crd_dir() -> Path:
     that deploy/prometheus is validated by the API server against the schemas users install."""
     return _module_files(
         "monitoring-crds",
+        "",
         PROMETHEUS_OPERATOR_MODULE,
         "example/prometheus-operator-crd",
-        build_dir(),
         names=("monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"),
     )
 
 
-def _module_files(name: str, module: str, subdir: str, cwd: Path, names: Iterable[str] = ()) -> Path:
+def _module_files(name: str, wrapper: str, module: str, subdir: str, names: Iterable[str] = ()) -> Path:
     """`subdir`'s YAML files (or just `names`) of a downloaded module, copied once into the build cache as `name`."""
     target = build_dir() / name
     with _locked(build_dir() / ".build.lock"):
         if not target.is_dir():
-            listing = subprocess.run(
-                [_go(), "mod", "download", "-json", module],
-                cwd=cwd,
-                env={**os.environ, **GO_ENV},
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            source = Path(json.loads(listing.stdout)["Dir"]) / subdir
+            source = module_source(wrapper, module) / subdir
             target.parent.mkdir(parents=True, exist_ok=True)
             scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=".crds-"))
             for path in [source / n for n in names] or source.glob("*.yaml"):
