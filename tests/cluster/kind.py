@@ -32,7 +32,7 @@ CONFIG = REPO / "kind-config.yaml"
 MODULE = "kind"
 KIND_MODULE = "sigs.k8s.io/kind"
 SNAPSHOTTER_MODULE = "github.com/kubernetes-csi/external-snapshotter/v8"
-OVERLAY = REPO / "deploy" / "overlays" / "local"  # imagePullPolicy Never: the image is loaded, not pulled
+OVERLAY = REPO / "deploy" / "overlays" / "kind"  # imagePullPolicy Never: the image is loaded, not pulled
 NAMESPACE = "maintenance-operator"
 ROLE_LABEL = "io.x-k8s.kind.role="
 TIMEOUT = 60.0

@@ -16,7 +16,7 @@ from tests.integration.polling import eventually
 
 pytestmark = pytest.mark.integration
 
-OVERLAYS = ("cluster-wide", "namespaced", "local")
+OVERLAYS = ("cluster-wide", "namespaced", "local", "kind")
 TEAMS = ("team-a", "team-b")  # the namespaces the namespaced overlay names
 NS = "maintenance-operator"
 
