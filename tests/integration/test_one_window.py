@@ -1,7 +1,10 @@
 """Exactly one window handles a target: the others list it as handled there and never touch it (issue 13)."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from maintenance_operator.planning.times import parse_time
 from tests.cluster.cluster import LocalCluster, SnapshotStack
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
@@ -9,7 +12,7 @@ from tests.integration.test_cli_support import plugin_json
 from tests.integration.test_maintenance_rollouts import last_run
 from tests.integration.test_maintenance_window import SELECT, WEB, announce, run_now, status_of
 from tests.integration.test_managed_database import SELECT_DB, database, db_status, ready
-from tests.integration.workloads import apply, deployment, revisions, wait_rolled_out, window
+from tests.integration.workloads import apply, deployment, events_for, revisions, wait_rolled_out, window
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +29,11 @@ def test_two_windows_selecting_one_deployment_restart_it_once(
     crds: LocalCluster, namespace: str, operator: OperatorProcess
 ) -> None:
     cluster = crds
-    # policy: Always, so a window that wrongly thought it handled web would restart it in its own occurrence.
-    first = window("first", SELECT, schedule=JANUARY_3, policy="Always")
-    second = window("second", SELECT, schedule=JANUARY_4, policy="Always")
+    # policy: Always, so a window that wrongly thought it handled web would restart it in its own occurrence;
+    # a year's notice, so both would announce their next occurrence at once.
+    spec = {"policy": "Always", "noticeBefore": "8760h"}
+    first = window("first", SELECT, schedule=JANUARY_3, **spec)
+    second = window("second", SELECT, schedule=JANUARY_4, **spec)
     apply(cluster, namespace, deployment("web", WEB), first, second)
     wait_rolled_out(cluster, namespace, "deployment/web")
     announce(cluster, namespace, "deployment/web")
@@ -46,11 +51,18 @@ def test_two_windows_selecting_one_deployment_restart_it_once(
     assert handled_elsewhere(cluster, namespace, "first") == []
     [row] = plugin_json(cluster, "apps", "-n", namespace)["items"]
     assert row["window"] == "first", row
+    # second decided about web's notice in the pass that listed it as handled elsewhere, before its status.
+    notices = eventually(lambda: events_for(cluster, namespace, "web", "MaintenanceScheduled"), what="web's notice")
+    assert [("window first" in e["message"], "window second" in e["message"]) for e in notices] == [(True, False)]
 
     before = revisions(cluster, namespace, "web")
     run_now(cluster, namespace, "first")
     eventually(lambda: last_run(cluster, namespace, "first", "Succeeded"), timeout=90, what="first's restart")
-    # first's ad-hoc occurrence is still open and began earlier: second's run-now leaves web to it.
+    # first's ad-hoc occurrence is still open and began earlier: second's run-now leaves web to it. Run-now ids
+    # have second precision; in the same second both would be one occurrence id and second's restart be skipped.
+    opened = parse_time((status_of(cluster, namespace, "first").get("currentOccurrence") or {}).get("start"))
+    assert opened is not None
+    eventually(lambda: datetime.now(UTC) >= opened + timedelta(seconds=1), what="a second after first's run-now")
     run_now(cluster, namespace, "second")
     eventually(lambda: last_run(cluster, namespace, "second", "Succeeded"), timeout=90, what="second's run")
     wait_rolled_out(cluster, namespace, "deployment/web")
