@@ -210,6 +210,15 @@ class PendingTarget(StatusModel):
     waiting: str = ""
 
 
+class HandledElsewhere(StatusModel):
+    """A target this window selects and would do, which another window handles (exactly one window does)."""
+
+    kind: str
+    name: str
+    reason: str
+    window: str
+
+
 class RunSummary(StatusModel):
     occurrence: str
     started: datetime | None = None
@@ -223,6 +232,8 @@ class RunSummary(StatusModel):
 class MaintenanceWindowStatus(WindowStatus):
     pending_count: int = 0
     pending: list[PendingTarget] = []
+    handled_elsewhere_count: int = 0
+    handled_elsewhere: list[HandledElsewhere] = []
     last_run: RunSummary | None = None
 
 

@@ -56,6 +56,7 @@ def describe(w: Workload, reason: str, since: datetime | None, assignment: Assig
 def _notes_cell(item: Mapping[str, Any]) -> str:
     notes = ["downtime expected"] if item["downtimeExpected"] else []
     notes += ["paused: skipped until resumed"] if item["paused"] else []
+    notes += [item["note"]] if item["window"] and item["note"] else []  # its window is suspended
     return ", ".join(notes) or "-"
 
 

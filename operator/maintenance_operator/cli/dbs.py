@@ -58,6 +58,7 @@ def describe(obj: Mapping[str, Any], m: DatabaseMaintenance, assignment: Assignm
 def _notes_cell(item: Mapping[str, Any]) -> str:
     notes = [DOWNTIME] if item["downtimeExpected"] else []
     notes += [IMMEDIATE] if item["applyImmediately"] else []
+    notes += [item["note"]] if item["window"] and item["note"] else []  # its window is suspended
     if item["refused"]:
         notes.append(f"refused ({item['refused']['reason']}): see kubectl describe mdb/{item['name']}")
     return ", ".join(notes) or "-"

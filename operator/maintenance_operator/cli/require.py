@@ -22,9 +22,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "require",
         help="announce that targets need maintenance",
         description="Mark targets as needing maintenance: sets the annotations "
-        f"{names.ANNOTATION_REQUIRED} (the reason) and {names.ANNOTATION_REQUIRED_SINCE} (when). The next "
-        "MaintenanceWindow that selects a target restarts it; any restart or rollout after --since completes it "
-        "earlier (self-service).",
+        f"{names.ANNOTATION_REQUIRED} (the reason) and {names.ANNOTATION_REQUIRED_SINCE} (when). The one "
+        "MaintenanceWindow that handles a target (kubectl maintenance apps names it) restarts it; any restart or "
+        "rollout after --since completes it earlier (self-service).",
     )
     p.add_argument(
         "targets",
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     for line in require(api, args.targets, namespace, args.reason, since):
         print(line)
     print(
-        "It will be done in the next MaintenanceWindow that selects it, or earlier by any restart or rollout: "
+        "It will be done in the MaintenanceWindow that handles it, or earlier by any restart or rollout: "
         "kubectl maintenance restart KIND/NAME. See: kubectl maintenance apps"
     )
     return 0

@@ -24,10 +24,10 @@ Collect = Callable[
 def window_note(assignment: Assignment | None) -> str | None:
     if assignment is None:
         return WINDOWS_UNREADABLE
+    if assignment.suspended:
+        return f"window {assignment.window} is suspended: nothing starts until it is resumed"
     if assignment.window is not None:
         return None
-    if assignment.suspended:
-        return f"only suspended windows select it: {', '.join(assignment.suspended)}"
     return NO_WINDOW
 
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
 from maintenance_operator.api.windows import BackupWindowSpec, MaintenanceWindowSpec, WindowSpec
-from maintenance_operator.planning.assignment import Candidate
+from maintenance_operator.planning import assignment
 
 _SPECS: dict[str, type[WindowSpec]] = {
     names.MAINTENANCE_WINDOW: MaintenanceWindowSpec,
@@ -33,9 +33,9 @@ class WindowObject:
     schedule: sched.WindowSchedule | str  # the parsed schedule, or why the spec is invalid
 
     @property
-    def candidate(self) -> Candidate:
-        """The window as `planning.assignment` sees it."""
-        return Candidate(self.name, self.spec.get("selector") or {}, self.schedule, bool(self.spec.get("suspend")))
+    def candidate(self) -> assignment.Candidate:
+        """The window as `planning.assignment` sees it (the operator converts its windows the same way)."""
+        return assignment.candidate(self.name, self.spec, self.status, self.schedule)
 
 
 def _validation_problem(err: ValidationError) -> str:

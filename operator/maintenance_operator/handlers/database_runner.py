@@ -122,7 +122,9 @@ class DatabaseRunner(TaskLoop):
         if live is None:
             return None
         found = self.runtime.window_for(self.namespace, live.labels)
-        return WindowSlot(found[0], found[1]) if found is not None else None
+        if found.window is None or found.occurrence is None:
+            return None
+        return WindowSlot(found.window, found.occurrence.start, suspended=found.suspended)
 
     async def _restore(self, spec: ManagedDatabaseSpec, now: datetime) -> tuple[str, str] | None:
         """Create the data volume from the snapshot before anything else; (reason, message) while it cannot be."""

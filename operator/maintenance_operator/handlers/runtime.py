@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from maintenance_operator.api import names
 from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
+from maintenance_operator.planning import assignment
 from maintenance_operator.planning.backups import label_value
 from maintenance_operator.planning.workloads import Workload
 
@@ -23,7 +24,9 @@ log = logging.getLogger(__name__)
 class WindowWaker(Protocol):
     namespace: str
     name: str
-    next_start: datetime | None
+
+    @property
+    def candidate(self) -> assignment.Candidate: ...
 
     def selects(self, labels: Mapping[str, str]) -> bool: ...
 
@@ -58,6 +61,8 @@ class Runtime:
     notice_hosts: tuple[str, ...] = ()
     # Set once this replica may act: the cache has synced and it leads (or leader election is off).
     acting: asyncio.Event = field(default_factory=asyncio.Event)
+    # namespace -> (the candidates ranked, when, the ranking): valid until it changes or a window does.
+    _ranked: dict[str, tuple[list[assignment.Candidate], datetime, assignment.Ranked]] = field(default_factory=dict)
 
     def workloads(self, namespace: str) -> list[Workload]:
         return self.cache.workloads(namespace)
@@ -65,17 +70,26 @@ class Runtime:
     def workload(self, kind: str, namespace: str, name: str) -> Workload | None:
         return self.cache.workload(kind, namespace, name)
 
-    def window_for(self, namespace: str, labels: Mapping[str, str]) -> tuple[str, datetime] | None:
-        """The selecting MaintenanceWindow whose occurrence comes first (name, start), or None."""
-        found = [
-            (w.next_start, w.name)
-            for w in self.windows.values()
-            if w.namespace == namespace and w.next_start is not None and w.selects(labels)
-        ]
-        if not found:
-            return None
-        start, name = min(found)
-        return name, start
+    def ranked_windows(self, namespace: str, now: datetime) -> assignment.Ranked:
+        """The namespace's MaintenanceWindows ranked for assignment, reused until a window or the ranking changes.
+
+        Every window's pass asks this for every target, so 50 windows opening at one boundary rank once, not 50
+        times; one ranking for all of them is also what makes them agree on who handles what.
+        """
+        candidates = [w.candidate for w in self.windows.values() if w.namespace == namespace]
+        cached = self._ranked.get(namespace)
+        if cached is not None:
+            known, at, ranked = cached
+            same = len(known) == len(candidates) and all(a is b for a, b in zip(known, candidates, strict=True))
+            if same and at <= now and (ranked.changes_at is None or now < ranked.changes_at):
+                return ranked
+        ranked = assignment.rank(candidates, now)
+        self._ranked[namespace] = (candidates, now, ranked)
+        return ranked
+
+    def window_for(self, namespace: str, labels: Mapping[str, str]) -> assignment.Assignment:
+        """The MaintenanceWindow that handles a target with these labels, by the rule the CLI uses too."""
+        return assignment.choose(self.ranked_windows(namespace, self.clock()), labels)
 
     def wake_databases(self, namespace: str, name: str | None = None) -> None:
         """A database's StatefulSet (or, with no name, a window of the namespace) changed."""

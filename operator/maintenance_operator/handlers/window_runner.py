@@ -21,7 +21,7 @@ from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.kube import events, workloads
 from maintenance_operator.kube.client import ApiError
-from maintenance_operator.planning import restarts, selectors, window_status
+from maintenance_operator.planning import assignment, restarts, selectors, window_status
 from maintenance_operator.planning.times import parse_time
 from maintenance_operator.planning.workloads import Rollout, Workload
 
@@ -35,7 +35,9 @@ class WindowRunner(ScheduledWindow):
 
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
         super().__init__(runtime, body)
-        self.next_start: datetime | None = None  # of the occurrence that would handle a target now
+        self._candidate: tuple[Mapping[str, Any], Any, assignment.Candidate] | None = None
+        self._shared = self.candidate  # as the other windows last heard of it (start() wakes them)
+        self._elsewhere: list[tuple[Workload, str]] = []  # selected, due, but handled by another window
         self._started: dict[tuple[str, str, str], Workload] = {}  # restarts sent, not yet seen in the index
         self._patch_failed: dict[tuple[str, str, str], Workload] = {}
         self._reported: set[tuple[str, str, str, str]] = set()
@@ -46,6 +48,35 @@ class WindowRunner(ScheduledWindow):
         await super().stop()
         await self.notifier.stop()
         metrics.forget_window(self.namespace, self.name)
+        self.runtime.wake_namespace_windows(self.namespace)  # what it handled goes to another window
+
+    def start(self) -> None:
+        super().start()
+        self.runtime.wake_namespace_windows(self.namespace)  # it may take targets from the others
+
+    def update(self, body: Mapping[str, Any]) -> None:
+        super().update(body)
+        self._share_candidate()
+
+    def _share_candidate(self) -> None:
+        """Wake the namespace's windows when this one's spec or run-now occurrence changed: who handles what may
+        change for each of them."""
+        if self.candidate is not self._shared:
+            self._shared = self.candidate
+            self.runtime.wake_namespace_windows(self.namespace)
+
+    @property
+    def candidate(self) -> assignment.Candidate:
+        """This window as assignment sees it: from its body and its latest status, rebuilt only when they change."""
+        current = self._status.get("currentOccurrence")
+        cached = self._candidate
+        if cached is None or cached[0] is not self.body or cached[1] != current:
+            spec = self.body.get("spec") or {}
+            made = assignment.candidate(self.name, spec, self._status)
+            if cached is not None and cached[2] == made:
+                made = cached[2]  # the same object: the runtime's ranking of the namespace stays valid
+            self._candidate = cached = (self.body, current, made)
+        return cached[2]
 
     # -- the pass ------------------------------------------------------------------------------------------
     async def _pass(self) -> datetime | None:
@@ -60,6 +91,7 @@ class WindowRunner(ScheduledWindow):
         metrics.invalid_windows.labels(self.namespace, self.name).set(0)
 
         current = await self.current_occurrence(ws, now)
+        self._share_candidate()  # a run-now occurrence just opened takes this window's targets from the others
         state = sched.window_state(ws, now)
         policy = restarts.Policy(
             always=spec.policy == "Always",
@@ -73,19 +105,18 @@ class WindowRunner(ScheduledWindow):
             self._started.clear()
             self._patch_failed.clear()
         can_start = self.can_start(ws, state, current, now)
-        targets = self._targets(occ_id, now)
+        ranked = self.runtime.ranked_windows(self.namespace, now)
+        targets = self._targets(occ_id, ranked, policy)
         blocked = self.runtime.snapshotting_in(self.namespace)  # databases with a backup snapshot running
         step = restarts.plan(targets, occ_id, can_start, policy, now, blocked)
 
         if step.start and occ_id is not None:
             await self._restart(step.start, occ_id, now)
-            step = restarts.plan(self._targets(occ_id, now), occ_id, can_start, policy, now, blocked)
+            step = restarts.plan(self._targets(occ_id, ranked, policy), occ_id, can_start, policy, now, blocked)
         if occ_id is not None:
             self._report(step, occ_id, now)
 
         upcoming = sched.next_occurrences(ws, now, window_status.NEXT_SHOWN)
-        self.next_start = parse_time(current["start"]) if current is not None else None
-        self.next_start = self.next_start or (upcoming[0].start if upcoming else None)
         notice_at = await self._notices(spec, ws, current, upcoming, targets, policy, now)
         last_run = self._last_run(current, step) if current is not None else None
         new_status = window_status.maintenance_status(
@@ -98,12 +129,14 @@ class WindowRunner(ScheduledWindow):
             now=now,
             last_run=last_run,
             notice_problem=self._notice_problem(spec, now, generation),
+            elsewhere=self._elsewhere,
         )
         self._export(upcoming, current, step)
         busy = bool(step.in_flight or step.start)
         await self.write_status(new_status, min_interval=STATUS_MIN_INTERVAL if busy else 0.0)
 
-        candidates = [state.next_change, step.next_deadline, notice_at]
+        # ranked.changes_at: another window opening or closing may move targets to or from this one.
+        candidates = [state.next_change, step.next_deadline, notice_at, ranked.changes_at]
         if current is not None:
             candidates.append(parse_time(current["end"]))
         if busy:
@@ -111,11 +144,18 @@ class WindowRunner(ScheduledWindow):
             candidates.append(now + timedelta(seconds=STATUS_MIN_INTERVAL))
         return min((c for c in candidates if c is not None and c > now), default=None)
 
-    def _targets(self, occ_id: str | None, now: datetime) -> list[Workload]:
-        """Selected workloads, with restarts we sent but have not seen in the watch yet counted as in flight."""
+    def _targets(self, occ_id: str | None, ranked: assignment.Ranked, policy: restarts.Policy) -> list[Workload]:
+        """Selected workloads this window handles, with restarts we sent but have not seen in the watch yet counted
+        as in flight; the due ones another window handles go to `_elsewhere` and are never touched."""
         found = []
+        self._elsewhere = []
         for w in self.runtime.workloads(self.namespace):
             if not selectors.matches(self._selector, w.labels):
+                continue
+            handler = assignment.choose(ranked, w.labels).window
+            if handler is not None and handler != self.name:
+                if restarts.is_due(w, policy):
+                    self._elsewhere.append((w, handler))
                 continue
             if w.key in self._patch_failed:
                 found.append(self._patch_failed[w.key])
@@ -231,7 +271,6 @@ class WindowRunner(ScheduledWindow):
 
     # -- status --------------------------------------------------------------------------------------------
     async def _invalid(self, message: str, generation: int | None, now: datetime) -> None:
-        self.next_start = None
         metrics.invalid_windows.labels(self.namespace, self.name).set(1)
         new_status = window_status.maintenance_status(
             previous=self._status,

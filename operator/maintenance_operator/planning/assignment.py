@@ -1,26 +1,45 @@
-"""Which MaintenanceWindow will handle a target: the selecting window whose next (or open) occurrence comes first.
+"""Which MaintenanceWindow handles a target: exactly one, decided here for the operator, its statuses, notices,
+restarts and the CLI alike (design.md, "Defaults for the whole cluster").
 
-Pure: the caller passes the windows of the target's namespace, already parsed, and `now`. Used by
-`kubectl maintenance apps` and by status that says "in which window" a target's maintenance will happen.
+Among the usable windows that select the target: a namespaced window before any cluster-scoped one, then the one
+whose handling occurrence (the open one, else the next) starts first, then the name. The others list the target
+as handled by that window and never touch it.
+
+A suspended window keeps its targets: it is ranked by its schedule as if it were not suspended, and the target
+waits (`suspended`) instead of moving to another window. Suspending is how a team freezes its workloads; were the
+targets to move, a freeze would silently hand them to the next window, which restarts them. A window whose spec
+is invalid, or that never opens again, cannot handle anything and is left out (the callers say so).
+
+Pure: the caller passes the candidate windows of the target's namespace, already parsed, and `now`.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from maintenance_operator import schedule as sched
+from maintenance_operator.api.base import describe_errors
+from maintenance_operator.api.windows import MaintenanceWindowSpec
 from maintenance_operator.planning.selectors import matches, selector_problem
+from maintenance_operator.planning.times import parse_time
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A MaintenanceWindow as assignment sees it; `schedule` is the parsed schedule or why it is invalid."""
+    """A MaintenanceWindow as assignment sees it; `schedule` is the parsed schedule or why the spec is invalid.
+
+    `ad_hoc` is its run-now occurrence, if one was opened (it handles from its start until its end).
+    """
 
     name: str
     selector: Mapping[str, Any]
     schedule: sched.WindowSchedule | str
     suspend: bool = False
+    cluster: bool = False
+    ad_hoc: sched.Occurrence | None = None
 
 
 @dataclass(frozen=True)
@@ -33,18 +52,46 @@ class Ignored:
 
 @dataclass(frozen=True)
 class Assignment:
-    """The chosen window and occurrence (None when no usable window selects the target).
+    """The handling window and its occurrence (None when no usable window selects the target).
 
-    `open_now` says the occurrence is open and may start work at `now`. `suspended` names selecting windows
-    left out because they are suspended; `ignored` those left out because their schedule or selector is invalid,
-    or because they never open again.
+    `open_now` says the occurrence is open and work may start at `now`; `suspended` that the handling window is
+    suspended, so nothing starts until it is resumed. `others` are the other usable windows that select the
+    target (they list it as handled by `window`); `ignored` those left out because their spec is invalid or they
+    never open again.
     """
 
     window: str | None
     occurrence: sched.Occurrence | None
     open_now: bool = False
-    suspended: tuple[str, ...] = ()
+    suspended: bool = False
+    others: tuple[str, ...] = ()
     ignored: tuple[Ignored, ...] = ()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A usable window with the occurrence in which it would handle a target."""
+
+    candidate: Candidate
+    occurrence: sched.Occurrence
+    open_now: bool
+
+    @property
+    def rank(self) -> tuple[bool, datetime, str]:
+        return (self.candidate.cluster, self.occurrence.start, self.candidate.name)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The windows of one namespace ranked once at `now`, so each target costs only its selector matches.
+
+    `changes_at` is the next instant at which a ranking can change (an occurrence opens or closes, an exclusion
+    starts or ends, a run-now occurrence ends): callers that show assignments wake then.
+    """
+
+    slots: tuple[Slot, ...]
+    unusable: tuple[tuple[Candidate, str], ...]
+    changes_at: datetime | None
 
 
 def handling_occurrence(ws: sched.WindowSchedule, now: datetime) -> tuple[sched.Occurrence, bool] | None:
@@ -56,32 +103,94 @@ def handling_occurrence(ws: sched.WindowSchedule, now: datetime) -> tuple[sched.
     return (upcoming[0], False) if upcoming else None
 
 
-def assign(windows: Iterable[Candidate], labels: Mapping[str, str], now: datetime) -> Assignment:
-    """The selecting, usable window whose handling occurrence starts first; ties go to the first name."""
-    best: tuple[datetime, str, sched.Occurrence, bool] | None = None
-    suspended: list[str] = []
-    ignored: list[Ignored] = []
-    for window in sorted(windows, key=lambda w: w.name):
+def rank(windows: Iterable[Candidate], now: datetime) -> Ranked:
+    """Each window's handling occurrence at `now`, best first; the order of `windows` does not matter."""
+    slots: list[Slot] = []
+    unusable: list[tuple[Candidate, str]] = []
+    changes: list[datetime] = []
+    for window in windows:
         problem = selector_problem(window.selector)
-        if problem is not None:
-            ignored.append(Ignored(window.name, problem))
+        if problem is not None or isinstance(window.schedule, str):
+            unusable.append((window, problem or str(window.schedule)))
             continue
-        if not matches(window.selector, labels):
-            continue
-        if isinstance(window.schedule, str):
-            ignored.append(Ignored(window.name, window.schedule))
-            continue
-        if window.suspend or window.schedule.suspend:
-            suspended.append(window.name)
-            continue
-        found = handling_occurrence(window.schedule, now)
+        suspended = window.suspend or window.schedule.suspend
+        ws = replace(window.schedule, suspend=False)  # ranked by its schedule: suspending never moves a target
+        ad_hoc = window.ad_hoc
+        if ad_hoc is not None and ad_hoc.start <= now < ad_hoc.end:
+            found: tuple[sched.Occurrence, bool] | None = ad_hoc, True
+            changes.append(ad_hoc.end)
+        else:
+            found = handling_occurrence(ws, now)
+            changes.append(sched.window_state(ws, now).next_change)
         if found is None:
-            ignored.append(Ignored(window.name, "the schedule has no upcoming occurrence"))
+            unusable.append((window, "the schedule has no upcoming occurrence"))
             continue
         occurrence, open_now = found
-        if best is None or occurrence.start < best[0]:
-            best = (occurrence.start, window.name, occurrence, open_now)
-    if best is None:
-        return Assignment(None, None, False, tuple(suspended), tuple(ignored))
-    _, name, occurrence, open_now = best
-    return Assignment(name, occurrence, open_now, tuple(suspended), tuple(ignored))
+        slots.append(Slot(window, occurrence, open_now and not suspended))
+    slots.sort(key=lambda s: s.rank)
+    unusable.sort(key=lambda u: u[0].name)
+    return Ranked(tuple(slots), tuple(unusable), min((c for c in changes if c > now), default=None))
+
+
+def choose(ranked: Ranked, labels: Mapping[str, str]) -> Assignment:
+    """The first ranked window that selects `labels`; the other selecting ones and the unusable ones with it."""
+    selecting = [s for s in ranked.slots if matches(s.candidate.selector, labels)]
+    ignored = tuple(
+        Ignored(c.name, problem)
+        for c, problem in ranked.unusable
+        if selector_problem(c.selector) is not None or matches(c.selector, labels)
+    )
+    if not selecting:
+        return Assignment(None, None, ignored=ignored)
+    best, *rest = selecting
+    suspended = best.candidate.suspend or (
+        isinstance(best.candidate.schedule, sched.WindowSchedule) and best.candidate.schedule.suspend
+    )
+    return Assignment(
+        best.candidate.name,
+        best.occurrence,
+        best.open_now,
+        suspended,
+        tuple(s.candidate.name for s in rest),
+        ignored,
+    )
+
+
+def assign(windows: Iterable[Candidate], labels: Mapping[str, str], now: datetime) -> Assignment:
+    """The window that handles a target with these labels at `now` (see the module docstring for the rule)."""
+    return choose(rank(windows, now), labels)
+
+
+def parse_schedule(spec: Mapping[str, Any]) -> sched.WindowSchedule | str:
+    """A MaintenanceWindow spec's schedule, or why the spec is invalid."""
+    try:
+        return MaintenanceWindowSpec.model_validate(spec).window_schedule()
+    except ValidationError as err:
+        return describe_errors(err)
+    except sched.ScheduleError as err:
+        return str(err)
+
+
+def ad_hoc_occurrence(status: Mapping[str, Any]) -> sched.Occurrence | None:
+    """The run-now occurrence a window's status records (open or not), or None."""
+    current = status.get("currentOccurrence") or {}
+    start, end = parse_time(current.get("start")), parse_time(current.get("end"))
+    if not current.get("adHoc") or start is None or end is None:
+        return None
+    return sched.Occurrence(start, end, str(current.get("id") or ""))
+
+
+def candidate(
+    name: str, spec: Mapping[str, Any], status: Mapping[str, Any], schedule: sched.WindowSchedule | str | None = None
+) -> Candidate:
+    """A MaintenanceWindow object as assignment sees it (`schedule`: already parsed by the caller, else parsed).
+
+    One conversion for the operator and the CLI, so both rank exactly the same windows.
+    """
+    return Candidate(
+        name,
+        spec.get("selector") or {},
+        parse_schedule(spec) if schedule is None else schedule,
+        bool(spec.get("suspend")),
+        ad_hoc=ad_hoc_occurrence(status),
+    )

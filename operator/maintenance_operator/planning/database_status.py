@@ -85,6 +85,7 @@ class WindowSlot:
 
     window: str
     start: datetime
+    suspended: bool = False  # the window keeps the database, but starts nothing until it is resumed
 
 
 def phase(live: Workload | None, current_version: str | None, blocked: bool) -> str:
@@ -127,6 +128,8 @@ def database_status(
     entries: list[dict[str, Any]] = []
     due = pending(live) if live is not None else None
     where = f"in window {slot.window} at {format_time(slot.start)}" if slot else "no window selects it"
+    if slot is not None and slot.suspended:
+        where += f" ({slot.window} is suspended: nothing starts until it is resumed)"
     if due is not None:
         for reason in due.reason.split("; "):
             entry: dict[str, Any] = {"reason": reason}

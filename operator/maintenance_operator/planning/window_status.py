@@ -12,6 +12,7 @@ from maintenance_operator.api import names
 from maintenance_operator.planning.pending import pending
 from maintenance_operator.planning.restarts import Step
 from maintenance_operator.planning.times import format_time
+from maintenance_operator.planning.workloads import Workload
 
 MAX_LISTED = 100  # status stays small (etcd object size); the count covers the rest
 NEXT_SHOWN = 5
@@ -73,6 +74,17 @@ def pending_entries(step: Step) -> list[dict[str, Any]]:
     return entries
 
 
+def elsewhere_entries(elsewhere: Sequence[tuple[Workload, str]]) -> list[dict[str, Any]]:
+    """The due targets another window handles, each with that window, in a stable order."""
+    entries = []
+    for w, window in sorted(elsewhere, key=lambda e: (e[0].kind, e[0].name)):
+        p = pending(w)
+        entries.append(
+            {"kind": w.kind, "name": w.name, "reason": p.reason if p else "policy: Always", "window": window}
+        )
+    return entries
+
+
 def invalid_status(previous: Mapping[str, Any], generation: int | None, problem: str, now: datetime) -> dict[str, Any]:
     """An invalid spec replaces everything schedule-derived: Ready=False with the precise message."""
     conditions = previous.get("conditions") or []
@@ -124,15 +136,19 @@ def maintenance_status(
     now: datetime,
     last_run: Mapping[str, Any] | None,
     notice_problem: str | None = None,
+    elsewhere: Sequence[tuple[Workload, str]] = (),
 ) -> dict[str, Any]:
     """The full status object; `problem` (an invalid spec) replaces everything schedule-derived.
 
     `notice_problem` (the webhook may not or cannot be called) makes Ready=False with its message, but the
-    schedule, restarts and Event notices go on: only the webhook's requests are not sent.
+    schedule, restarts and Event notices go on: only the webhook's requests are not sent. `elsewhere` are the
+    due targets (target, handling window) another window handles: listed apart from `pending`, so each pending
+    target is counted once, by the window that will do it.
     """
     if problem is not None:
-        return {**invalid_status(previous, generation, problem, now), "pendingCount": 0}
+        return {**invalid_status(previous, generation, problem, now), "pendingCount": 0, "handledElsewhereCount": 0}
     entries = pending_entries(step) if step is not None else []
+    others = elsewhere_entries(elsewhere)
     scheduled = schedule_status(previous, generation, upcoming, current, now)
     if notice_problem is not None:
         old = previous.get("conditions") or []
@@ -142,6 +158,8 @@ def maintenance_status(
         **scheduled,
         "pendingCount": len(entries),
         "pending": entries[:MAX_LISTED],
+        "handledElsewhereCount": len(others),
+        "handledElsewhere": others[:MAX_LISTED],
         "lastRun": dict(last_run) if last_run is not None else previous.get("lastRun"),
     }
     return {k: v for k, v in status.items() if v is not None}

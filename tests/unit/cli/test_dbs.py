@@ -228,7 +228,10 @@ def test_suspended_and_invalid_windows() -> None:
         window("team-a", "broken", duration="1m"),
     ]
     items, _, ignored = dbs.collect(api, "team-a", NOW)
-    assert {i["note"] for i in items} == {"only suspended windows select it: paused"}
+    # The suspended window keeps its targets: they wait for it instead of moving to another window.
+    assert {(i["window"], i["note"]) for i in items} == {
+        ("paused", "window paused is suspended: nothing starts until it is resumed")
+    }
     assert [(w["name"], "5m" in w["problem"]) for w in ignored] == [("broken", True)]
 
 

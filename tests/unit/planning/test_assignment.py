@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from maintenance_operator.planning.assignment import Assignment, Candidate, Ignored, assign, handling_occurrence
-from maintenance_operator.schedule import WindowSchedule
+from maintenance_operator.planning import selectors
+from maintenance_operator.planning.assignment import Assignment, Candidate, Ignored, assign, handling_occurrence, rank
+from maintenance_operator.schedule import Occurrence, WindowSchedule
 
 # Monday 2026-11-30 10:00 UTC.
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -19,13 +25,16 @@ BERLIN_15 = WindowSchedule.parse("0 15 * * 2", "1h", "Europe/Berlin")  # Tue 15:
 EXCLUDED_TUESDAY = WindowSchedule.parse(
     "0 14 * * 2", "1h", exclusions=[("2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z", "freeze")]
 )
+RUN_NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+AD_HOC = Occurrence(RUN_NOW, RUN_NOW + timedelta(hours=1), "20261130T093000Z")  # open at NOW
+ENDED_AD_HOC = Occurrence(RUN_NOW - timedelta(hours=2), RUN_NOW - timedelta(hours=1), "20261130T073000Z")
 FROZEN_NOW = WindowSchedule.parse(  # open since 09:40, but a freeze started at 09:50
     "40 * * * *", "30m", exclusions=[("2026-11-30T09:50:00Z", "2026-11-30T12:00:00Z", "incident")]
 )
 
 
 def window(
-    name: str, schedule: WindowSchedule | str, selector: dict[str, object] | None = None, **kw: bool
+    name: str, schedule: WindowSchedule | str, selector: dict[str, object] | None = None, **kw: Any
 ) -> Candidate:
     return Candidate(name, {"matchLabels": WEB} if selector is None else selector, schedule, **kw)
 
@@ -77,10 +86,50 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
         pytest.param(
             [window("nightly", DAILY_22, suspend=True), window("weekly", TUESDAY_14)],
             WEB,
+            "nightly",
+            at(30, 22),
+            False,
+            id="suspended-keeps-its-targets",
+        ),
+        pytest.param(
+            [window("hourly", HOURLY_9_40, suspend=True), window("nightly", DAILY_22)],
+            WEB,
+            "hourly",
+            at(30, 9, 40),
+            False,
+            id="suspended-open-is-not-open-for-work",
+        ),
+        pytest.param(
+            [window("nightly", DAILY_22, cluster=True), window("weekly", TUESDAY_14)],
+            WEB,
             "weekly",
             at(1, 14),
             False,
-            id="suspended-skipped",
+            id="namespaced-before-cluster",
+        ),
+        pytest.param(
+            [window("a-default", DAILY_22, cluster=True), window("b-default", HOURLY_9_40, cluster=True)],
+            WEB,
+            "b-default",
+            at(30, 9, 40),
+            True,
+            id="among-cluster-windows-earliest",
+        ),
+        pytest.param(
+            [window("nightly", DAILY_22), window("weekly", TUESDAY_14, ad_hoc=AD_HOC)],
+            WEB,
+            "weekly",
+            at(30, 9, 30),
+            True,
+            id="open-run-now-occurrence-counts",
+        ),
+        pytest.param(
+            [window("nightly", DAILY_22), window("weekly", TUESDAY_14, ad_hoc=ENDED_AD_HOC)],
+            WEB,
+            "nightly",
+            at(30, 22),
+            False,
+            id="ended-run-now-occurrence-does-not",
         ),
         pytest.param(
             [window("weekly", EXCLUDED_TUESDAY)], WEB, "weekly", at(8, 14), False, id="excluded-occurrence-skipped"
@@ -126,19 +175,21 @@ def test_open_occurrence_is_the_one_open_now() -> None:
     assert got.occurrence.id == "20261130T0940Z"
 
 
-def test_invalid_and_suspended_windows_are_reported() -> None:
+def test_invalid_windows_are_reported_and_a_suspended_one_keeps_the_target() -> None:
     windows = [
         window("broken", "duration: must be at least 5m"),
         window("paused", TUESDAY_14, suspend=True),
         window("bad-selector", TUESDAY_14, {"matchExpressions": [{"key": "tier", "operator": "In", "values": []}]}),
         window("other", "schedule: bad", {"matchLabels": {"tier": "db"}}),  # selects nothing here: not reported
+        window("later", WindowSchedule.parse("0 23 * * 3", "1h")),
     ]
     got = assign(windows, WEB, NOW)
     assert got == Assignment(
-        window=None,
-        occurrence=None,
+        window="paused",
+        occurrence=Occurrence(at(1, 14), at(1, 15), "20261201T1400Z"),
         open_now=False,
-        suspended=("paused",),
+        suspended=True,
+        others=("later",),
         ignored=(
             Ignored("bad-selector", "selector.matchExpressions[0]: operator In needs at least one value"),
             Ignored("broken", "duration: must be at least 5m"),
@@ -148,7 +199,8 @@ def test_invalid_and_suspended_windows_are_reported() -> None:
 
 def test_suspended_in_the_schedule_counts_as_suspended() -> None:
     suspended = WindowSchedule.parse("0 14 * * 2", "1h", suspend=True)
-    assert assign([window("weekly", suspended)], WEB, NOW).suspended == ("weekly",)
+    got = assign([window("weekly", suspended)], WEB, NOW)
+    assert (got.window, got.suspended) == ("weekly", True)
 
 
 def test_window_that_never_opens_again_is_ignored() -> None:
@@ -168,3 +220,57 @@ def test_handling_occurrence_just_before_a_start_and_at_its_end() -> None:
     assert before is not None and before[0].start == start and before[1] is False
     assert at_start is not None and at_start[0].start == start and at_start[1] is True
     assert at_end is not None and at_end[0].start == start + timedelta(days=7) and at_end[1] is False
+
+
+SCHEDULES: list[WindowSchedule | str] = [
+    TUESDAY_14,
+    DAILY_22,
+    HOURLY_9_40,
+    BERLIN_15,
+    EXCLUDED_TUESDAY,
+    FROZEN_NOW,
+    "schedule: bad",
+]
+SELECTORS = [{}, {"matchLabels": WEB}, {"matchLabels": {"tier": "db"}}, {"matchExpressions": [{"key": "tier"}]}]
+
+
+@st.composite
+def candidates(draw: st.DrawFn) -> list[Candidate]:
+    names = draw(st.lists(st.sampled_from("abcdefgh"), unique=True, max_size=6))
+    return [
+        Candidate(
+            name,
+            draw(st.sampled_from(SELECTORS)),
+            draw(st.sampled_from(SCHEDULES)),
+            suspend=draw(st.booleans()),
+            cluster=draw(st.booleans()),
+            ad_hoc=draw(st.sampled_from([None, AD_HOC, ENDED_AD_HOC])),
+        )
+        for name in names
+    ]
+
+
+@given(candidates(), st.randoms(use_true_random=False), st.sampled_from([WEB, {"tier": "db"}, {}]))
+def test_one_window_or_none_whatever_the_order(
+    windows: list[Candidate], rnd: random.Random, labels: dict[str, str]
+) -> None:
+    got = assign(windows, labels, NOW)
+    shuffled = list(windows)
+    rnd.shuffle(shuffled)
+    assert assign(shuffled, labels, NOW) == got, "independent of the order of the windows"
+    assert assign(windows, labels, NOW) == got, "deterministic"
+    usable = rank(windows, NOW).slots
+    selecting = [s for s in usable if selectors.matches(s.candidate.selector, labels)]
+    if not selecting:
+        assert got.window is None and got.occurrence is None and got.others == ()
+        return
+    best = min(selecting, key=lambda s: s.rank)
+    assert got.window == best.candidate.name and got.occurrence == best.occurrence
+    assert sorted([got.window, *got.others]) == sorted(s.candidate.name for s in selecting), "each other one once"
+    assert not (best.candidate.cluster and any(not s.candidate.cluster for s in selecting)), "namespaced first"
+
+
+@given(candidates(), st.sampled_from([WEB, {"tier": "db"}, {}]))
+def test_suspending_never_moves_a_target(windows: list[Candidate], labels: dict[str, str]) -> None:
+    flipped = [replace(w, suspend=not w.suspend) for w in windows]
+    assert assign(flipped, labels, NOW).window == assign(windows, labels, NOW).window

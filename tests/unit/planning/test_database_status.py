@@ -185,3 +185,25 @@ def test_announced_done_needs_the_same_or_a_later_announcement_done() -> None:
     assert not announced_done(done, NOW)
     assert not announced_done(sts(required="database-security", required_since=since), since)
     assert not announced_done(None, since)
+
+
+def test_a_suspended_window_keeps_the_database_and_says_so() -> None:
+    live = sts(required="database-security", required_since=NOW)
+    slot = WindowSlot("frozen", datetime(2026, 12, 1, 14, tzinfo=UTC), suspended=True)
+    out = database_status(
+        previous={},
+        generation=2,
+        title="PostgreSQL",
+        live=live,
+        decision=Unchanged("16.4"),
+        apply_immediately=False,
+        slot=slot,
+        endpoint="orders.shop.svc:5432",
+        problem=None,
+        now=NOW,
+    )
+    assert [e["window"] for e in out["pendingMaintenance"]] == ["frozen"]
+    assert out["pendingSummary"] == (
+        "database-security: in window frozen at 2026-12-01T14:00:00Z (frozen is suspended: nothing starts until it "
+        "is resumed)"
+    )
