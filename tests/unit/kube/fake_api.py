@@ -65,8 +65,8 @@ def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class FakeKubeClient(KubeClient):
-    def __init__(self, state: FakeState | None = None) -> None:
-        super().__init__(Credentials(server="https://fake.invalid"))
+    def __init__(self, state: FakeState | None = None, creds: Credentials | None = None) -> None:
+        super().__init__(creds or Credentials(server="https://fake.invalid"))
         self.state = state or FakeState()
 
     async def _send(
