@@ -13,6 +13,7 @@ import aiohttp
 from prometheus_client import Counter
 
 from maintenance_operator.kube.credentials import Credentials, TokenFile
+from maintenance_operator.kube.permissions import Permission, needed
 
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
@@ -41,13 +42,26 @@ class ApiError(Exception):
         self.message = message
 
 
+class Forbidden(ApiError):
+    """A 403: `message` says which permission the operator's identity lacks (from the request it made), so the
+    log, the Event and the resource's condition all name the verb and resource; the server's own text is kept."""
+
+    def __init__(self, method: str, path: str, server_message: str, reason: str = "") -> None:
+        self.permission: Permission = needed(method, path)
+        super().__init__(403, method, path, self.permission.denied(), reason)
+        self.server_message = server_message
+
+
 class NotLeaderError(Exception):
     """A write refused by the leader fence: this replica may not write (standby, or its Lease may have expired)."""
 
 
 def _api_error(status: int, method: str, path: str, text: str, payload: Any) -> ApiError:
     fields = payload if isinstance(payload, dict) else {}
-    return ApiError(status, method, path, fields.get("message", text[:200]), fields.get("reason", ""))
+    message, reason = fields.get("message", text[:200]), fields.get("reason", "")
+    if status == 403:
+        return Forbidden(method, path, message, reason)
+    return ApiError(status, method, path, message, reason)
 
 
 def _ssl_context(creds: Credentials) -> ssl.SSLContext | bool:

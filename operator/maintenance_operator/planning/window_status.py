@@ -15,6 +15,7 @@ from maintenance_operator.planning.times import format_time
 
 MAX_LISTED = 100  # status stays small (etcd object size); the count covers the rest
 NEXT_SHOWN = 5
+FORBIDDEN = "Forbidden"  # the Ready reason when the operator's ServiceAccount lacks a permission the work needs
 
 
 def condition(
@@ -40,6 +41,19 @@ def condition(
     if generation is not None:
         out["observedGeneration"] = generation
     return out
+
+
+def not_ready(
+    status: Mapping[str, Any], reason: str, message: str, now: datetime, generation: int | None
+) -> dict[str, Any]:
+    """`status` with Ready=False for `reason` in front of its other conditions, which stay as they are.
+
+    For what stops a resource's work without making its spec wrong: a webhook that may not be called, a
+    permission the operator's ServiceAccount lacks.
+    """
+    conditions = status.get("conditions") or []
+    ready = condition(conditions, names.CONDITION_READY, False, reason, message, now, generation)
+    return {**status, "conditions": [ready, *(c for c in conditions if c.get("type") != names.CONDITION_READY)]}
 
 
 def occurrence_ref(o: sched.Occurrence, *, ad_hoc: bool = False, trigger: str | None = None) -> dict[str, Any]:
@@ -124,20 +138,22 @@ def maintenance_status(
     now: datetime,
     last_run: Mapping[str, Any] | None,
     notice_problem: str | None = None,
+    forbidden: str | None = None,
 ) -> dict[str, Any]:
     """The full status object; `problem` (an invalid spec) replaces everything schedule-derived.
 
     `notice_problem` (the webhook may not or cannot be called) makes Ready=False with its message, but the
-    schedule, restarts and Event notices go on: only the webhook's requests are not sent.
+    schedule, restarts and Event notices go on: only the webhook's requests are not sent. `forbidden` (a restart
+    the operator may not send) makes Ready=False the same way, and wins: nothing else fixes it.
     """
     if problem is not None:
         return {**invalid_status(previous, generation, problem, now), "pendingCount": 0}
     entries = pending_entries(step) if step is not None else []
     scheduled = schedule_status(previous, generation, upcoming, current, now)
     if notice_problem is not None:
-        old = previous.get("conditions") or []
-        ready = condition(old, names.CONDITION_READY, False, "NoticeWebhookRefused", notice_problem, now, generation)
-        scheduled["conditions"] = [ready, *scheduled["conditions"][1:]]
+        scheduled = not_ready(scheduled, "NoticeWebhookRefused", notice_problem, now, generation)
+    if forbidden is not None:
+        scheduled = not_ready(scheduled, FORBIDDEN, forbidden, now, generation)
     status: dict[str, Any] = {
         **scheduled,
         "pendingCount": len(entries),
