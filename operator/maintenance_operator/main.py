@@ -113,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
         "e.g. 'hooks.example.com,*.internal.example' (default none: every webhook is refused, Ready=False)",
     )
     parser.add_argument(
+        "--watch-timeout",
+        type=int,
+        default=300,
+        metavar="S",
+        help="seconds a watch request lasts before it is renewed (kopf's and the workload cache's; default 300)",
+    )
+    parser.add_argument(
         "--cache-page-size",
         type=int,
         default=500,
@@ -180,7 +187,7 @@ async def run(args: argparse.Namespace) -> int:
     creds = load_credentials(args.kubeconfig, args.context)
     identity = args.leader_election_id or default_identity()
     client = KubeClient(creds, user_agent=f"maintenance-operator ({identity})")
-    cache = ClusterCache(client, args.namespace, page_size=args.cache_page_size)
+    cache = ClusterCache(client, args.namespace, page_size=args.cache_page_size, watch_seconds=args.watch_timeout)
     hosts = webhooks.parse_patterns(args.notice_webhook_allowed_hosts)
     runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts)
     rt.install(runtime)
@@ -224,7 +231,7 @@ async def run(args: argparse.Namespace) -> int:
         background.append(asyncio.create_task(election.run(), name="leader election"))
     try:
         await kopf.operator(
-            registry=build_registry(creds, cleanup),
+            registry=build_registry(creds, cleanup, watch_timeout=args.watch_timeout),
             standalone=True,
             clusterwide=not args.namespace,
             namespaces=args.namespace or (),

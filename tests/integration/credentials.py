@@ -31,16 +31,35 @@ def install_rbac(cluster: LocalCluster) -> None:
     cluster.kubectl("apply", "-f", "-", input=json.dumps(lease_role))
 
 
-def serviceaccount_kubeconfig(cluster: LocalCluster, path: Path) -> Path:
-    """A kubeconfig for the ServiceAccount: the cluster's server and CA, a token valid for a day."""
-    token = cluster.kubectl("create", "token", SERVICE_ACCOUNT, "-n", NAMESPACE, "--duration=24h").stdout.strip()
+def serviceaccount_token(
+    cluster: LocalCluster, *bound: str, account: tuple[str, str] = (NAMESPACE, SERVICE_ACCOUNT)
+) -> str:
+    """A token of the (namespace, name) ServiceAccount valid for a day; `bound` ("Secret", name) ties it to an
+    object, so deleting that object revokes it (the API server answers 401 from then on)."""
+    args = ["create", "token", account[1], "-n", account[0], "--duration=24h"]
+    if bound:
+        kind, name = bound
+        args += [f"--bound-object-kind={kind}", f"--bound-object-name={name}"]
+    return cluster.kubectl(*args).stdout.strip()
+
+
+def serviceaccount_kubeconfig(
+    cluster: LocalCluster,
+    path: Path,
+    *,
+    token_file: Path | None = None,
+    account: tuple[str, str] = (NAMESPACE, SERVICE_ACCOUNT),
+) -> Path:
+    """A kubeconfig for the ServiceAccount: the cluster's server and CA, and a token valid for a day, inline, or
+    with `token_file` read from that file (`tokenFile:`, which the caller writes and may rotate)."""
     admin = cluster.kubectl_json("config", "view", "--raw", "--minify")
     server = admin["clusters"][0]["cluster"]
+    user = {"tokenFile": str(token_file)} if token_file else {"token": serviceaccount_token(cluster, account=account)}
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": "local", "cluster": server}],
-        "users": [{"name": SERVICE_ACCOUNT, "user": {"token": token}}],
+        "users": [{"name": SERVICE_ACCOUNT, "user": user}],
         "contexts": [{"name": "operator", "context": {"cluster": "local", "user": SERVICE_ACCOUNT}}],
         "current-context": "operator",
     }

@@ -17,24 +17,35 @@ from maintenance_operator.handlers.backup_runner import BackupRunner
 from maintenance_operator.handlers.database_runner import DatabaseRunner, database_deleted
 from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.handlers.window_runner import WindowRunner
-from maintenance_operator.kube.credentials import Credentials
+from maintenance_operator.kube.credentials import Credentials, read_token
 
 log = logging.getLogger(__name__)
 
 
-def build_registry(creds: Credentials, on_cleanup: Callable[[], Awaitable[None]]) -> kopf.OperatorRegistry:
+def build_registry(
+    creds: Credentials, on_cleanup: Callable[[], Awaitable[None]], *, watch_timeout: int = 300
+) -> kopf.OperatorRegistry:
     """`on_cleanup` runs after every task has stopped, before the client closes (it releases the Lease and stops
     the cache)."""
     registry = kopf.OperatorRegistry()
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
+        """kopf calls this at start and again after any of its requests got a 401, so a token file is read here,
+        each time: a rotated token is then what kopf retries with (it refuses to retry with the rejected one)."""
+        token = creds.token
+        if creds.token_path:
+            try:
+                token = read_token(creds.token_path) or token
+            except OSError as err:
+                log.warning("kopf login: cannot read the API token file %s (%s)", creds.token_path, err)
+            log.info("kopf login: using the token in %s", creds.token_path)
         return kopf.ConnectionInfo(
             server=creds.server,
             ca_path=creds.ca_path,
             insecure=creds.insecure,
-            scheme="Bearer" if creds.token else None,
-            token=creds.token,
+            scheme="Bearer" if token else None,
+            token=token,
             certificate_path=creds.cert_path,
             private_key_path=creds.key_path,
             default_namespace=creds.namespace,
@@ -44,7 +55,7 @@ def build_registry(creds: Credentials, on_cleanup: Callable[[], Awaitable[None]]
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.posting.enabled = False  # our own Events carry precise reasons
         settings.peering.standalone = True
-        settings.watching.server_timeout = 300
+        settings.watching.server_timeout = watch_timeout
 
     @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.MAINTENANCE_WINDOW], registry=registry)
     async def maintenance_window_event(type: str, body: kopf.Body, **_: Any) -> None:

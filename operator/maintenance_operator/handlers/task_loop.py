@@ -15,6 +15,8 @@ from typing import Any
 from maintenance_operator.api import names
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.kube import events, status
+from maintenance_operator.kube.client import ApiError, Forbidden
+from maintenance_operator.planning.window_status import FORBIDDEN, not_ready
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class TaskLoop(ABC):
         self.runtime = runtime
         self.clock = runtime.clock
         self._told: set[str] = set()
+        self._logged_forbidden: set[str] = set()
         meta = body["metadata"]
         self.namespace: str = meta["namespace"]
         self.name: str = meta["name"]
@@ -111,6 +114,26 @@ class TaskLoop(ABC):
         self._written_rv = resource_version(obj)
         self._status = dict(obj.get("status") or fallback)
 
+    def forbidden(self, err: Forbidden, now: datetime) -> str:
+        """Log a missing permission once per text; the text, for the resource's condition."""
+        if err.message not in self._logged_forbidden:
+            self._logged_forbidden.add(err.message)
+            log.error("%s %s/%s: %s", self.kind, self.namespace, self.name, err.message)
+        return err.message
+
+    async def _pass_denied(self, err: Forbidden) -> None:
+        """A pass stopped by a 403: Ready=False with the permission it lacks, never a silent retry loop."""
+        now = self.clock()
+        message = self.forbidden(err, now)
+        self.event(FORBIDDEN, message, now, warning=True, once=message)
+        generation = self.body["metadata"].get("generation")
+        try:
+            await self.write_status(not_ready(self._status, FORBIDDEN, message, now, generation))
+        except Forbidden as write_err:  # the status itself may not be patched: the log says so
+            self.forbidden(write_err, now)
+        except ApiError as write_err:
+            log.warning("%s %s/%s: status not written: %s", self.kind, self.namespace, self.name, write_err)
+
     @abstractmethod
     async def _pass(self) -> datetime | None:
         """One reconcile pass; returns when the next pass is due at the latest (None: only on a change)."""
@@ -125,6 +148,9 @@ class TaskLoop(ABC):
                 wake_at = await self._pass()
             except asyncio.CancelledError:
                 raise
+            except Forbidden as err:
+                await self._pass_denied(err)
+                wake_at = self.clock() + timedelta(seconds=ERROR_BACKOFF)
             except Exception:
                 log.exception("%s %s/%s: pass failed; retrying", type(self).__name__, self.namespace, self.name)
                 wake_at = self.clock() + timedelta(seconds=ERROR_BACKOFF)

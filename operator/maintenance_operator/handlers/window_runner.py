@@ -20,7 +20,7 @@ from maintenance_operator.handlers.notifier import Notifier
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.kube import events, workloads
-from maintenance_operator.kube.client import ApiError
+from maintenance_operator.kube.client import ApiError, Forbidden
 from maintenance_operator.planning import assignment, restarts, selectors, window_status
 from maintenance_operator.planning.times import parse_time
 from maintenance_operator.planning.workloads import Rollout, Workload
@@ -40,6 +40,7 @@ class WindowRunner(ScheduledWindow):
         self._elsewhere: list[tuple[Workload, str]] = []  # selected, due, but handled by another window
         self._started: dict[tuple[str, str, str], Workload] = {}  # restarts sent, not yet seen in the index
         self._patch_failed: dict[tuple[str, str, str], Workload] = {}
+        self._denied: dict[tuple[str, str, str], str] = {}  # restarts refused with 403 in this occurrence: why
         self._reported: set[tuple[str, str, str, str]] = set()
         self._occurrence_id: str | None = None
         self.notifier = Notifier(self)
@@ -104,6 +105,7 @@ class WindowRunner(ScheduledWindow):
             self._occurrence_id = occ_id
             self._started.clear()
             self._patch_failed.clear()
+            self._denied.clear()
         can_start = self.can_start(ws, state, current, now)
         ranked = self.runtime.ranked_windows(self.namespace, now)
         targets = self._targets(occ_id, ranked, policy)
@@ -130,6 +132,7 @@ class WindowRunner(ScheduledWindow):
             last_run=last_run,
             notice_problem=self._notice_problem(spec, now, generation),
             elsewhere=self._elsewhere,
+            forbidden=next(iter(self._denied.values()), None),
         )
         self._export(upcoming, current, step)
         busy = bool(step.in_flight or step.start)
@@ -173,7 +176,10 @@ class WindowRunner(ScheduledWindow):
             try:
                 await workloads.restart(self.runtime.client, w, window, occ_id, now)
             except ApiError as err:
-                log.warning("restart of %s/%s failed: %s", w.namespace, w.ref, err)
+                if isinstance(err, Forbidden):
+                    self._denied[w.key] = self.forbidden(err, now)
+                else:
+                    log.warning("restart of %s/%s failed: %s", w.namespace, w.ref, err)
                 self._patch_failed[w.key] = replace(w, occurrence=occ_id, rollout=Rollout.FAILED, restarted_at=now)
                 self.runtime.spawn(
                     events.emit(

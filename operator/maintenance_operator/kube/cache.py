@@ -44,9 +44,12 @@ def _path(base: str, plural: str, namespace: str | None) -> str:
 
 
 class ClusterCache:
-    def __init__(self, client: KubeClient, namespaces: Sequence[str] = (), *, page_size: int = 500) -> None:
+    def __init__(
+        self, client: KubeClient, namespaces: Sequence[str] = (), *, page_size: int = 500, watch_seconds: int = 300
+    ) -> None:
         self.client = client
         self.page_size = page_size
+        self.watch_seconds = watch_seconds
         self._by_namespace: dict[str, dict[tuple[str, str], Workload]] = {}
         self._by_uid: dict[str, Workload] = {}
         self._revisions: dict[tuple[str, str], datetime] = {}  # (owner uid, revision) -> created
@@ -80,7 +83,11 @@ class ClusterCache:
         reduce: Callable[[Mapping[str, Any]], T | None],
         on_change: Callable[[T | None, T | None], None],
     ) -> None:
-        self.informers.append(Informer(self.client, collection, reduce, on_change, page_size=self.page_size))
+        self.informers.append(
+            Informer(
+                self.client, collection, reduce, on_change, page_size=self.page_size, watch_seconds=self.watch_seconds
+            )
+        )
 
     # -- running -------------------------------------------------------------------------------------------
     async def start(self) -> None:

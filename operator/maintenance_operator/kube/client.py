@@ -12,7 +12,8 @@ from typing import Any
 import aiohttp
 from prometheus_client import Counter
 
-from maintenance_operator.kube.credentials import Credentials
+from maintenance_operator.kube.credentials import Credentials, TokenFile
+from maintenance_operator.kube.permissions import Permission, needed
 
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
@@ -41,13 +42,26 @@ class ApiError(Exception):
         self.message = message
 
 
+class Forbidden(ApiError):
+    """A 403: `message` says which permission the operator's identity lacks (from the request it made), so the
+    log, the Event and the resource's condition all name the verb and resource; the server's own text is kept."""
+
+    def __init__(self, method: str, path: str, server_message: str, reason: str = "") -> None:
+        self.permission: Permission = needed(method, path)
+        super().__init__(403, method, path, self.permission.denied(), reason)
+        self.server_message = server_message
+
+
 class NotLeaderError(Exception):
     """A write refused by the leader fence: this replica may not write (standby, or its Lease may have expired)."""
 
 
 def _api_error(status: int, method: str, path: str, text: str, payload: Any) -> ApiError:
     fields = payload if isinstance(payload, dict) else {}
-    return ApiError(status, method, path, fields.get("message", text[:200]), fields.get("reason", ""))
+    message, reason = fields.get("message", text[:200]), fields.get("reason", "")
+    if status == 403:
+        return Forbidden(method, path, message, reason)
+    return ApiError(status, method, path, message, reason)
 
 
 def _ssl_context(creds: Credentials) -> ssl.SSLContext | bool:
@@ -60,13 +74,18 @@ def _ssl_context(creds: Credentials) -> ssl.SSLContext | bool:
 
 
 class KubeClient:
-    """Counts requests by verb (API_REQUESTS on /metrics), so benchmarks can tell what an occurrence cost."""
+    """Counts requests by verb (API_REQUESTS on /metrics), so benchmarks can tell what an occurrence cost.
+
+    A token from a file is re-read when the file changes (one stat per request) and, after a 401, read again and
+    the request sent once more with it, so a rotated or revoked token never needs a restart.
+    """
 
     def __init__(self, creds: Credentials, *, max_connections: int = 100, user_agent: str = "maintenance-operator"):
         self.creds = creds
         self._max_connections = max_connections
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
+        self._token_file = TokenFile(creds.token_path, creds.token) if creds.token_path else None
         # Set by leader election: True while this replica may write. Checked right before every write is sent,
         # so a process frozen past its Lease (SIGSTOP, a long GC pause) sends nothing once it runs again.
         self.may_write: Callable[[], bool] | None = None
@@ -74,8 +93,6 @@ class KubeClient:
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             headers = {"Accept": JSON, "User-Agent": self._user_agent}
-            if self.creds.token:
-                headers["Authorization"] = f"Bearer {self.creds.token}"
             connector = aiohttp.TCPConnector(ssl=_ssl_context(self.creds), limit=self._max_connections)
             self._session = aiohttp.ClientSession(
                 base_url=self.creds.server.rstrip("/") + "/",
@@ -84,6 +101,17 @@ class KubeClient:
                 timeout=aiohttp.ClientTimeout(total=60),
             )
         return self._session
+
+    def token(self) -> str | None:
+        return self._token_file.current() if self._token_file is not None else self.creds.token
+
+    def _auth(self) -> dict[str, str]:
+        token = self.token()
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _new_token_after_401(self, used: str | None) -> bool:
+        """Re-read the token file; True when it holds another token than the rejected one (worth one retry)."""
+        return self._token_file is not None and self._token_file.reread() != used
 
     async def close(self) -> None:
         if self._session is not None:
@@ -104,7 +132,15 @@ class KubeClient:
         if method != "GET" and fenced and self.may_write is not None and not self.may_write():
             WRITES_REFUSED.inc()
             raise NotLeaderError(f"{method} {path}: refused, this replica is not the leader")
-        API_REQUESTS.labels("LIST" if method == "GET" and params and "limit" in params else method).inc()
+        verb = "LIST" if method == "GET" and params and "limit" in params else method
+        API_REQUESTS.labels(verb).inc()
+        used = self.token()
+        try:
+            return await self._send(method, path, body, content_type, params, accept)
+        except ApiError as err:
+            if err.status != 401 or not self._new_token_after_401(used):
+                raise
+        API_REQUESTS.labels(verb).inc()
         return await self._send(method, path, body, content_type, params, accept)
 
     async def _send(
@@ -117,7 +153,9 @@ class KubeClient:
         accept: str | None,
     ) -> dict[str, Any]:
         data = None if body is None else json.dumps(body)
-        headers = {"Content-Type": content_type} if data is not None else {}
+        headers = self._auth()
+        if data is not None:
+            headers["Content-Type"] = content_type
         if accept:
             headers["Accept"] = accept
         async with self._open().request(
@@ -133,10 +171,24 @@ class KubeClient:
         self, path: str, params: Mapping[str, str], *, accept: str | None = None
     ) -> AsyncIterator[dict[str, Any]]:
         """The events of one watch request, parsed, until the server ends it (its `timeoutSeconds`)."""
+        used = self.token()
+        try:
+            async for event in self._watch(path, params, accept):
+                yield event
+            return
+        except ApiError as err:  # raised before the first event only: `_watch` checks the status first
+            if err.status != 401 or not self._new_token_after_401(used):
+                raise
+        async for event in self._watch(path, params, accept):
+            yield event
+
+    async def _watch(self, path: str, params: Mapping[str, str], accept: str | None) -> AsyncIterator[dict[str, Any]]:
         API_REQUESTS.labels("WATCH").inc()
         server_timeout = float(params.get("timeoutSeconds", "300"))
         timeout = aiohttp.ClientTimeout(total=None, connect=30, sock_read=server_timeout + 30)
-        headers = {"Accept": accept} if accept else {}
+        headers = self._auth()
+        if accept:
+            headers["Accept"] = accept
         async with self._open().get(path.lstrip("/"), params=params, headers=headers, timeout=timeout) as response:
             if response.status >= 400:
                 text = await response.text()

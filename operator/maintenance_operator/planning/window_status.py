@@ -16,6 +16,7 @@ from maintenance_operator.planning.workloads import Workload
 
 MAX_LISTED = 100  # status stays small (etcd object size); the count covers the rest
 NEXT_SHOWN = 5
+FORBIDDEN = "Forbidden"  # the Ready reason when the operator's ServiceAccount lacks a permission the work needs
 
 
 def condition(
@@ -41,6 +42,19 @@ def condition(
     if generation is not None:
         out["observedGeneration"] = generation
     return out
+
+
+def not_ready(
+    status: Mapping[str, Any], reason: str, message: str, now: datetime, generation: int | None
+) -> dict[str, Any]:
+    """`status` with Ready=False for `reason` in front of its other conditions, which stay as they are.
+
+    For what stops a resource's work without making its spec wrong: a webhook that may not be called, a
+    permission the operator's ServiceAccount lacks.
+    """
+    conditions = status.get("conditions") or []
+    ready = condition(conditions, names.CONDITION_READY, False, reason, message, now, generation)
+    return {**status, "conditions": [ready, *(c for c in conditions if c.get("type") != names.CONDITION_READY)]}
 
 
 def occurrence_ref(o: sched.Occurrence, *, ad_hoc: bool = False, trigger: str | None = None) -> dict[str, Any]:
@@ -137,11 +151,13 @@ def maintenance_status(
     last_run: Mapping[str, Any] | None,
     notice_problem: str | None = None,
     elsewhere: Sequence[tuple[Workload, str]] = (),
+    forbidden: str | None = None,
 ) -> dict[str, Any]:
     """The full status object; `problem` (an invalid spec) replaces everything schedule-derived.
 
     `notice_problem` (the webhook may not or cannot be called) makes Ready=False with its message, but the
-    schedule, restarts and Event notices go on: only the webhook's requests are not sent. `elsewhere` are the
+    schedule, restarts and Event notices go on: only the webhook's requests are not sent. `forbidden` (a restart
+    the operator may not send) makes Ready=False the same way, and wins: nothing else fixes it. `elsewhere` are the
     due targets (target, handling window) another window handles: listed apart from `pending`, so each pending
     target is counted once, by the window that will do it.
     """
@@ -151,9 +167,9 @@ def maintenance_status(
     others = elsewhere_entries(elsewhere)
     scheduled = schedule_status(previous, generation, upcoming, current, now)
     if notice_problem is not None:
-        old = previous.get("conditions") or []
-        ready = condition(old, names.CONDITION_READY, False, "NoticeWebhookRefused", notice_problem, now, generation)
-        scheduled["conditions"] = [ready, *scheduled["conditions"][1:]]
+        scheduled = not_ready(scheduled, "NoticeWebhookRefused", notice_problem, now, generation)
+    if forbidden is not None:
+        scheduled = not_ready(scheduled, FORBIDDEN, forbidden, now, generation)
     status: dict[str, Any] = {
         **scheduled,
         "pendingCount": len(entries),

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from maintenance_operator.kube.client import ApiError, KubeClient
+from maintenance_operator.kube.client import ApiError, KubeClient, _api_error
 from maintenance_operator.kube.credentials import Credentials
 
 
@@ -27,6 +27,7 @@ class FakeState:
     expire_continue: bool = False  # answer 410 to the next page request that carries a continue token
     list_failures: int = 0  # answer the next N LISTs with 500
     failing_methods: set[str] = field(default_factory=set)  # answer every request of these methods with 500
+    forbidden: set[tuple[str, str]] = field(default_factory=set)  # (method, path prefix) answered 403, as RBAC does
 
     def next_rv(self) -> str:
         self.revision += 1
@@ -65,8 +66,8 @@ def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class FakeKubeClient(KubeClient):
-    def __init__(self, state: FakeState | None = None) -> None:
-        super().__init__(Credentials(server="https://fake.invalid"))
+    def __init__(self, state: FakeState | None = None, creds: Credentials | None = None) -> None:
+        super().__init__(creds or Credentials(server="https://fake.invalid"))
         self.state = state or FakeState()
 
     async def _send(
@@ -82,6 +83,11 @@ class FakeKubeClient(KubeClient):
         state.requests.append((method, path))
         if method in state.failing_methods:
             raise ApiError(500, method, path, "the API server is unwell", "InternalError")
+        if any(method == m and path.startswith(prefix) for m, prefix in state.forbidden):
+            status = {"kind": "Status", "reason": "Forbidden", "message": f"{method} {path} is forbidden"}
+            raise _api_error(403, method, path, "", status)
+        if method == "PATCH" and path.endswith("/status"):  # the subresource patches the object itself
+            path = path.removesuffix("/status")
         collection, _, name = path.rpartition("/")
         if method == "GET" and path in state.not_served:
             raise ApiError(404, method, path, "the server could not find the requested resource", "NotFound")
