@@ -13,7 +13,7 @@ from tests.cluster.snapshots import component_stopped
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
 from tests.integration.test_managed_database import database, db_status, ready
-from tests.integration.workloads import apply, events_for, get, starting_soon, window
+from tests.integration.workloads import apply, events_for, get, starting_soon, window, with_schedule
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def backup_window(name: str = "daily", **spec: Any) -> dict[str, Any]:
         "apiVersion": "maintenance.ops.dev/v1alpha1",
         "kind": "BackupWindow",
         "metadata": {"name": name},
-        "spec": {"selector": {"matchLabels": BACKUP}, **spec},
+        "spec": {"selector": {"matchLabels": BACKUP}, **with_schedule(spec)},
     }
 
 
@@ -61,11 +61,14 @@ def test_run_now_snapshots_each_selected_database_once(
     crds: LocalCluster, snapshot_stack: SnapshotStack, namespace: str, operator: OperatorProcess
 ) -> None:
     cluster = crds
-    apply(cluster, namespace, backed_up("orders"), backed_up("users"), database("other"), backup_window())
+    # `defaults` selects nothing: its default schedule is checked without its occurrence taking part.
+    defaults = backup_window("defaults", schedule=None, selector={"matchLabels": {"nothing": "here"}})
+    apply(cluster, namespace, backed_up("orders"), backed_up("users"), database("other"), backup_window(), defaults)
     for name in ("orders", "users", "other"):
         eventually(lambda n=name: ready(cluster, namespace, n, "16.4"), timeout=90, what=f"{name} ready")  # type: ignore[misc]
+    default = eventually(lambda: bw_status(cluster, namespace, "defaults").get("nextOccurrences"), what="status")
+    assert default[0]["start"].endswith("T13:00:00Z"), "default schedule: daily 13:00 UTC"
     status = eventually(lambda: bw_status(cluster, namespace).get("nextOccurrences"), what="bw status")
-    assert status[0]["start"].endswith("T13:00:00Z"), "default schedule: daily 13:00 UTC"
     table = cluster.kubectl("get", "bw", "-n", namespace).stdout
     assert table.split()[:6] == ["NAME", "SCHEDULE", "ZONE", "NEXT", "OPEN", "LAST"]
 
@@ -88,7 +91,7 @@ def test_run_now_snapshots_each_selected_database_once(
     assert done["snapshots"] == 2 and done["failed"] == 0
     backup = eventually(lambda: db_status(cluster, namespace, "orders").get("lastBackup"), what="lastBackup")
     assert backup["snapshot"] == f"orders-data-orders-0-{occurrence.lower()}"
-    assert db_status(cluster, namespace, "orders")["nextBackupWindow"].endswith("T13:00:00Z")
+    assert db_status(cluster, namespace, "orders")["nextBackupWindow"] == status[0]["start"]
     assert 'maintenance_backup_last_success_timestamp_seconds{database="orders"' in operator.metrics()
 
     operator.stop()

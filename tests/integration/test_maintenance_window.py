@@ -62,7 +62,7 @@ def test_status_shows_next_occurrences_and_follows_spec_changes(
     crds: LocalCluster, namespace: str, operator: OperatorProcess
 ) -> None:
     cluster = crds
-    apply(cluster, namespace, window("weekly", SELECT))
+    apply(cluster, namespace, window("weekly", SELECT, schedule=None))  # the default: Tuesdays 14:00 UTC
     status = eventually(lambda: status_of(cluster, namespace, "weekly").get("nextOccurrences"), what="status")
     starts = [datetime.fromisoformat(o["start"].replace("Z", "+00:00")) for o in status]
     assert len(starts) == 5

@@ -93,7 +93,7 @@ def test_window_metrics_follow_notices_self_service_and_a_run(
     apply(
         cluster,
         namespace,
-        window("weekly", SELECT, noticeBefore="8d"),  # the next Tuesday 14:00 is always within 8 days
+        window("weekly", SELECT, noticeBefore="8d"),  # its next start is always within 8 days
         window("mars", SELECT, timeZone="Mars/Olympus_Mons"),
     )
 

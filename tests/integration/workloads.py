@@ -58,12 +58,27 @@ def starting_soon() -> tuple[datetime, dict[str, str]]:
     return start, {"schedule": f"{start.minute} {start.hour} * * *", "duration": "5m"}
 
 
+def away_from_now() -> str:
+    """A daily schedule whose occurrence starts 11-12 hours from now, in any time zone a test names.
+
+    Tests that rely on run-now, or only on notices and statuses, must not meet a real occurrence: the defaults
+    (Tuesday 14:00 and daily 13:00 UTC, an hour long) are open whenever a run happens to be then.
+    """
+    return f"0 {(datetime.now(UTC).hour + 12) % 24} * * *"
+
+
+def with_schedule(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with the away schedule unless it names one; `schedule=None` keeps the kind's default."""
+    spec = {"schedule": away_from_now(), **spec}
+    return {k: v for k, v in spec.items() if not (k == "schedule" and v is None)}
+
+
 def window(name: str, selector: dict[str, Any], **spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "maintenance.ops.dev/v1alpha1",
         "kind": "MaintenanceWindow",
         "metadata": {"name": name},
-        "spec": {"selector": selector, **spec},
+        "spec": {"selector": selector, **with_schedule(spec)},
     }
 
 
