@@ -18,7 +18,7 @@ from maintenance_operator.api.windows import BackupWindowSpec
 from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
-from maintenance_operator.kube import snapshots, status
+from maintenance_operator.kube import objects, paths, snapshots, status
 from maintenance_operator.kube.client import ApiError
 from maintenance_operator.planning import backup_status, window_status
 from maintenance_operator.planning.backups import (
@@ -92,6 +92,8 @@ class BackupRunner(ScheduledWindow):
         )
         latest = sched.previous_occurrence(ws, now)
         catch_up_due = latest is not None and latest.end <= now and (handled is None or latest.start > handled)
+        if finishing or catch_up_due:
+            databases = await self._with_listed_databases(databases)
         records: list[SnapshotRecord] = []
         if current is not None or finishing or catch_up_due or self._retention_due:
             try:
@@ -164,6 +166,16 @@ class BackupRunner(ScheduledWindow):
         for occurrence in decided.missed:
             self._report_missed(occurrence.id, "the operator was not running during the window", now)
         return [o.id for o in decided.missed]
+
+    async def _with_listed_databases(self, known: dict[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+        """`known` and the namespace's listed selected databases: a run's end and a missed occurrence are reported
+        once, and just after a start kopf may not have delivered every database yet (its watches are apart from
+        the BackupWindows'), which would count too few."""
+        listed = await objects.list_items(self.runtime.client, paths.custom(names.MANAGED_DATABASE, self.namespace))
+        selected = {
+            o["metadata"]["name"]: o for o in listed if self.selects((o.get("metadata") or {}).get("labels") or {})
+        }
+        return {**selected, **known}
 
     def _databases(self) -> dict[str, Mapping[str, Any]]:
         """Selected ManagedDatabases of the namespace (name -> object), from the database tasks' watch bodies."""

@@ -44,3 +44,19 @@ async def get(client: KubeClient, path: str) -> dict[str, Any] | None:
 
 async def merge(client: KubeClient, path: str, patch: dict[str, Any]) -> dict[str, Any]:
     return await client.request("PATCH", path, body=patch, content_type=MERGE_PATCH)
+
+
+async def list_items(
+    client: KubeClient, path: str, label_selector: str | None = None, page: int = 500
+) -> list[dict[str, Any]]:
+    """Every object of a collection (that the selector matches), in pages as the workload cache lists."""
+    items: list[dict[str, Any]] = []
+    first = {"limit": str(page), **({"labelSelector": label_selector} if label_selector else {})}
+    params = first
+    while True:
+        listing = await client.request("GET", path, params=params)
+        items += listing.get("items", [])
+        token = (listing.get("metadata") or {}).get("continue")
+        if not token:
+            return items
+        params = {**first, "continue": token}

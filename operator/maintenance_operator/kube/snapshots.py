@@ -3,6 +3,7 @@
 from typing import Any
 
 from maintenance_operator.api import names
+from maintenance_operator.kube import objects
 from maintenance_operator.kube.client import ApiError, KubeClient
 from maintenance_operator.planning.backup_actions import snapshot_manifest
 from maintenance_operator.planning.backups import SnapshotRequest
@@ -16,10 +17,7 @@ def _path(namespace: str, name: str = "") -> str:
 
 async def list_managed(client: KubeClient, namespace: str) -> list[dict[str, Any]]:
     """Only snapshots the operator labelled as its own: retention never sees anyone else's."""
-    selector = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}"
-    listing = await client.request("GET", _path(namespace), params={"labelSelector": selector})
-    items: list[dict[str, Any]] = listing.get("items", [])
-    return items
+    return await objects.list_items(client, _path(namespace), f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}")
 
 
 async def create(client: KubeClient, namespace: str, request: SnapshotRequest, snapshot_class: str | None) -> bool:
