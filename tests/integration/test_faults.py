@@ -6,16 +6,22 @@ windows' status and VolumeSnapshots, never from the operator's word.
 """
 
 import random
+import secrets
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cluster.cluster import LocalCluster
+from tests.cluster.faults import frozen, launches, restart_component, revive, wait_api_ready
+from tests.integration.conftest import FAILED
+from tests.integration.credentials import install_rbac, serviceaccount_kubeconfig
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
-from tests.integration.test_maintenance_rollouts import occurrence_of
+from tests.integration.test_maintenance_rollouts import last_run, occurrence_of
 from tests.integration.test_maintenance_window import SELECT, WEB, iso, status_of
 from tests.integration.workloads import (
     apply,
@@ -138,3 +144,104 @@ def test_seeded_random_sigkills_restart_every_target_exactly_once_per_occurrence
     print(f"[faults] {kills} SIGKILLs, {mid_occurrence} of them while an occurrence was unfinished")
     assert kills >= MIN_KILLS
     assert mid_occurrence >= OCCURRENCES, f"too few kills landed mid-occurrence (--fault-seed {seed})"
+
+
+# Control-plane faults break every test sharing a cluster: these have one of their own. ---------------------------
+
+
+@pytest.fixture(scope="module")
+def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCluster, Path]]:
+    """A cluster for this module's control-plane faults, with the CRDs and the operator's ServiceAccount."""
+    with LocalCluster(nodes=1) as cluster:
+        cluster.install_crds()
+        install_rbac(cluster)
+        yield cluster, serviceaccount_kubeconfig(cluster, tmp_path_factory.mktemp("own") / "kubeconfig.json")
+
+
+@pytest.fixture
+def ns(own: tuple[LocalCluster, Path]) -> str:
+    name = f"faults-{secrets.token_hex(3)}"
+    own[0].create_namespace(name)
+    return name
+
+
+def own_operator(
+    own: tuple[LocalCluster, Path], ns: str, tmp_path: Path, request: pytest.FixtureRequest, *args: str
+) -> Iterator[OperatorProcess]:
+    proc = OperatorProcess(own[0], [ns], tmp_path / "operator.log", kubeconfig=own[1], extra_args=list(args))
+    with proc:
+        yield proc
+    if request.node.stash.get(FAILED, False):
+        print(f"--- operator log ---\n{proc.log_text()[-20000:]}")
+
+
+def started_occurrence(cluster: LocalCluster, namespace: str, count: int) -> list[str]:
+    """`count` pending Deployments whose rollouts last a few seconds, and a run-now occurrence that has begun."""
+    names = [f"app-{i}" for i in range(count)]
+    apply(cluster, namespace, *(deployment(n, WEB, replicas=2, minReadySeconds=2) for n in names))
+    wait_rolled_out(cluster, namespace, *(f"deployment/{n}" for n in names))
+    announce_all(cluster, namespace, [f"deployment/{n}" for n in names])
+    apply(cluster, namespace, window("weekly", SELECT, concurrency=2))
+    eventually(lambda: status_of(cluster, namespace, "weekly").get("pendingCount") == count, what="all pending")
+    run_now_again(cluster, namespace, "weekly")
+    eventually(lambda: occurrence_of(cluster, namespace, f"deployment/{names[0]}"), timeout=60, what="a restart")
+    return names
+
+
+def completed_exactly_once(cluster: LocalCluster, namespace: str, names: list[str], operator: OperatorProcess) -> None:
+    last = eventually(lambda: last_run(cluster, namespace, "weekly", "Succeeded"), timeout=180, what="success")
+    assert last["restarted"] == len(names) and last["failed"] == 0, last
+    assert {occurrence_of(cluster, namespace, f"deployment/{n}") for n in names} == {last["occurrence"]}
+    wait_rolled_out(cluster, namespace, *(f"deployment/{n}" for n in names))
+    assert [revisions(cluster, namespace, n) for n in names] == [2] * len(names), "each restarted exactly once"
+    # Tracebacks in its log are kopf's retries of refused connections, logged and retried: not crashes.
+    assert operator.proc is not None and operator.proc.poll() is None, "the operator kept running"
+
+
+EXPIRED = "resourceVersion expired; relisting"
+
+FREEZE = 70.0  # seconds: longer than the client's 60 s for a request (kube/client.py); kopf's watches have none
+LONG_LEASE = ("--lease-duration", "150", "--renew-deadline", "120")  # outlives the freeze: the same process resumes
+
+
+@pytest.fixture
+def patient_operator(
+    own: tuple[LocalCluster, Path], ns: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[OperatorProcess]:
+    """Its Lease outlasts the outage, so the same process (and its watches) lives through it. With the default
+    10 s renew deadline a longer outage makes the leader exit 1 by design; a new process relists, as after a SIGKILL."""
+    yield from own_operator(own, ns, tmp_path, request, *LONG_LEASE)
+
+
+@pytest.mark.parametrize("component", ["kube-apiserver", "etcd"])
+def test_control_plane_restart_mid_occurrence_repeats_nothing(
+    own: tuple[LocalCluster, Path], ns: str, patient_operator: OperatorProcess, component: str
+) -> None:
+    cluster = own[0]
+    names = started_occurrence(cluster, ns, 6)
+    before = launches(cluster)
+    restart_component(cluster, component)
+    wait_api_ready(cluster)
+    revive(cluster, before)
+    completed_exactly_once(cluster, ns, names, patient_operator)
+    expired = patient_operator.log_text().count(EXPIRED)
+    print(f"[faults] {component}: {expired} watches expired (410) and relisted")
+    if component == "kube-apiserver":
+        # A new API server's watch cache starts at etcd's current revision, which the Lease renewals moved past the
+        # informers' last resourceVersion: resuming from it is a real 410 Gone, answered by a relist.
+        assert expired >= 1, "the restart should have expired the workload watches"
+
+
+def test_a_frozen_api_server_past_the_client_timeouts_repeats_nothing(
+    own: tuple[LocalCluster, Path], ns: str, patient_operator: OperatorProcess
+) -> None:
+    cluster = own[0]
+    names = started_occurrence(cluster, ns, 6)
+    before = launches(cluster)
+    with frozen(cluster, "kube-apiserver"):
+        # The fault's length is the input, not a wait for some state: hence a plain sleep.
+        time.sleep(FREEZE)
+    wait_api_ready(cluster)
+    # The controller-manager and the scheduler lost their Leases: without them nothing would roll out.
+    print(f"[faults] components restarted after the freeze: {revive(cluster, before)}")
+    completed_exactly_once(cluster, ns, names, patient_operator)
