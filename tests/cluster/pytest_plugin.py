@@ -24,6 +24,7 @@ from tests.cluster.realnode import RealNode
 NODES_ENV = "MAINTENANCE_OPERATOR_CLUSTER_NODES"
 KEEP_LOGS_ENV = "MAINTENANCE_OPERATOR_CLUSTER_LOGS"
 CREDENTIALS_ENV = "MAINTENANCE_OPERATOR_TEST_CREDENTIALS"
+FAULT_SEED_ENV = "MAINTENANCE_OPERATOR_FAULT_SEED"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +47,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the operator in integration tests under its ServiceAccount's token, bound to deploy/base's "
         "roles (the default: every permission the code needs must be in them), or as the cluster admin "
         f"(or ${CREDENTIALS_ENV})",
+    )
+    # Here rather than in tests/integration/conftest.py: only the root conftest's plugins may add options.
+    group.addoption(
+        "--fault-seed",
+        type=int,
+        default=int(os.environ[FAULT_SEED_ENV]) if os.environ.get(FAULT_SEED_ENV) else None,
+        help=f"seed of the fault tests' random kill instants, to replay a failure (default random, printed; "
+        f"or ${FAULT_SEED_ENV})",
     )
 
 
