@@ -28,6 +28,7 @@ from maintenance_operator.planning.workloads import Rollout, Workload
 log = logging.getLogger(__name__)
 
 STATUS_MIN_INTERVAL = 1.0  # seconds between status writes while an occurrence is busy
+RUNNING = "Running"  # lastRun.result while restarts of the occurrence may still start or finish
 
 
 class WindowRunner(ScheduledWindow):
@@ -110,17 +111,19 @@ class WindowRunner(ScheduledWindow):
         ranked = self.runtime.ranked_windows(self.namespace, now)
         targets = self._targets(occ_id, ranked, policy)
         blocked = self.runtime.snapshotting_in(self.namespace)  # databases with a backup snapshot running
-        step = restarts.plan(targets, occ_id, can_start, policy, now, blocked)
+        finishing = self._finishing(current)
+        step = restarts.plan(targets, occ_id, can_start, policy, now, blocked, finishing)
 
         if step.start and occ_id is not None:
             await self._restart(step.start, occ_id, now)
-            step = restarts.plan(self._targets(occ_id, ranked, policy), occ_id, can_start, policy, now, blocked)
-        if occ_id is not None:
-            self._report(step, occ_id, now)
+            again = self._targets(occ_id, ranked, policy)
+            step = restarts.plan(again, occ_id, can_start, policy, now, blocked, finishing)
+        if (followed := occ_id or finishing) is not None:
+            self._report(step, followed, now)
 
         upcoming = sched.next_occurrences(ws, now, window_status.NEXT_SHOWN)
         notice_at = await self._notices(spec, ws, current, upcoming, targets, policy, now)
-        last_run = self._last_run(current, step) if current is not None else None
+        last_run = self._run_summary(current, finishing, step)
         new_status = window_status.maintenance_status(
             previous=self._status,
             generation=generation,
@@ -168,6 +171,26 @@ class WindowRunner(ScheduledWindow):
                 self._started.pop(w.key, None)
                 found.append(w)
         return found
+
+    def _finishing(self, current: Mapping[str, Any] | None) -> str | None:
+        """The occurrence that closed with rollouts in flight: they are followed until each one finishes."""
+        previous = self._status.get("lastRun") or {}
+        return previous.get("occurrence") if current is None and previous.get("result") == RUNNING else None
+
+    def _run_summary(
+        self,
+        current: Mapping[str, Any] | None,
+        finishing: str | None,
+        step: restarts.Step,
+    ) -> dict[str, Any] | None:
+        """`lastRun`: the open occurrence's run, else the closed one whose rollouts are finishing; None keeps the
+        previous one."""
+        if current is not None:
+            return self._last_run(current, step)
+        if finishing is not None:
+            started = (self._status.get("lastRun") or {}).get("started")
+            return self._last_run({"id": finishing, "start": started}, step)
+        return None
 
     async def _restart(self, targets: list[Workload], occ_id: str, now: datetime) -> None:
         window = f"{self.kind}/{self.name}"
@@ -231,7 +254,7 @@ class WindowRunner(ScheduledWindow):
     @staticmethod
     def _last_run(current: Mapping[str, Any], step: restarts.Step) -> dict[str, Any]:
         if step.in_flight or step.start:
-            result = "Running"
+            result = RUNNING
         elif step.failed:
             result = "Failed"
         elif step.held:
