@@ -71,6 +71,7 @@ CONDITION_SUSPENDED: Final = "Suspended"
 CONDITION_UPGRADE_PENDING: Final = "UpgradePending"
 CONDITION_MAINTENANCE_PENDING: Final = "MaintenancePending"
 CONDITION_BACKUP_MISSED: Final = "BackupMissed"
+CONDITION_MAINTENANCE_MISSED: Final = "MaintenanceMissed"
 CONDITION_RESTORED: Final = "Restored"
 
 # Defaults from the managed platform's policy (design.md).

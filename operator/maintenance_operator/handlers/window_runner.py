@@ -21,8 +21,8 @@ from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.kube import events, workloads
 from maintenance_operator.kube.client import ApiError, Forbidden
-from maintenance_operator.planning import assignment, restarts, selectors, window_status
-from maintenance_operator.planning.times import parse_time
+from maintenance_operator.planning import assignment, missed, restarts, selectors, window_status
+from maintenance_operator.planning.times import format_time, parse_time
 from maintenance_operator.planning.workloads import Rollout, Workload
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ class WindowRunner(ScheduledWindow):
         self._denied: dict[tuple[str, str, str], str] = {}  # restarts refused with 403 in this occurrence: why
         self._reported: set[tuple[str, str, str, str]] = set()
         self._occurrence_id: str | None = None
+        self._running_since: datetime | None = None  # this task's first pass: what opened before is caught up
+        self._missed_counted: set[str] = set()  # counted by the last pass, should its status write fail
         self.notifier = Notifier(self)
 
     async def stop(self) -> None:
@@ -123,7 +125,8 @@ class WindowRunner(ScheduledWindow):
 
         upcoming = sched.next_occurrences(ws, now, window_status.NEXT_SHOWN)
         notice_at = await self._notices(spec, ws, current, upcoming, targets, policy, now)
-        last_run = self._run_summary(current, finishing, step)
+        decided = self._while_down(ws, targets, policy, now)
+        last_run = self._run_summary(current, finishing, decided, step)
         new_status = window_status.maintenance_status(
             previous=self._status,
             generation=generation,
@@ -136,10 +139,16 @@ class WindowRunner(ScheduledWindow):
             notice_problem=self._notice_problem(spec, now, generation),
             elsewhere=self._elsewhere,
             forbidden=next(iter(self._denied.values()), None),
+            handled_through=decided.handled_through,
+            missed=[o.id for o in decided.missed],
         )
         self._export(upcoming, current, step)
         busy = bool(step.in_flight or step.start)
-        await self.write_status(new_status, min_interval=STATUS_MIN_INTERVAL if busy else 0.0)
+        # What was decided about missed occurrences is written at once, so it is never decided (counted) twice.
+        throttle = (
+            busy and not decided.missed and new_status.get("handledThrough") == self._status.get("handledThrough")
+        )
+        await self.write_status(new_status, min_interval=STATUS_MIN_INTERVAL if throttle else 0.0)
 
         # ranked.changes_at: another window opening or closing may move targets to or from this one.
         candidates = [state.next_change, step.next_deadline, notice_at, ranked.changes_at]
@@ -172,6 +181,42 @@ class WindowRunner(ScheduledWindow):
                 found.append(w)
         return found
 
+    def _while_down(
+        self, ws: sched.WindowSchedule, targets: list[Workload], policy: restarts.Policy, now: datetime
+    ) -> missed.Decision:
+        """Occurrences that passed while the operator was down: the missed ones reported (Warning Event, counter),
+        each once; the open one, if it started then, is announced as caught up (this pass runs it)."""
+        since = missed.handled_since(
+            parse_time(self._status.get("handledThrough")),
+            (self._status.get("lastRun") or {}).get("occurrence"),
+            parse_time(self.body["metadata"].get("creationTimestamp")),
+        )
+        taken = {w.occurrence for w in targets if w.occurrence}
+        if self._running_since is None:
+            self._running_since = now
+        decided = missed.decide(ws, since, targets, policy, taken, now, self._running_since)
+        for occurrence in decided.missed:
+            if occurrence.id not in self._missed_counted:
+                metrics.missed_windows.labels(self.namespace, self.name).inc()
+            self.event(
+                "MaintenanceMissed",
+                f"occurrence {occurrence.id} ({format_time(occurrence.start)} to {format_time(occurrence.end)}) "
+                "passed while the operator was not running; its pending targets wait for the next occurrence",
+                now,
+                warning=True,
+                once=occurrence.id,
+            )
+        if decided.catch_up is not None:
+            self.event(
+                "CatchUp",
+                f"occurrence {decided.catch_up.id} opened while the operator was not running; its pending targets "
+                f"are restarted now, until {format_time(decided.catch_up.end)}",
+                now,
+                once=decided.catch_up.id,
+            )
+        self._missed_counted = {o.id for o in decided.missed}  # bounded: only what this pass decided
+        return decided
+
     def _finishing(self, current: Mapping[str, Any] | None) -> str | None:
         """The occurrence that closed with rollouts in flight: they are followed until each one finishes."""
         previous = self._status.get("lastRun") or {}
@@ -181,16 +226,32 @@ class WindowRunner(ScheduledWindow):
         self,
         current: Mapping[str, Any] | None,
         finishing: str | None,
+        decided: missed.Decision,
         step: restarts.Step,
     ) -> dict[str, Any] | None:
-        """`lastRun`: the open occurrence's run, else the closed one whose rollouts are finishing; None keeps the
-        previous one."""
+        """`lastRun`: the open occurrence's run, else the newest missed occurrence (newer than any that closed
+        while the operator ran), else the closed one whose rollouts are finishing; None keeps the previous one."""
         if current is not None:
             return self._last_run(current, step)
+        if decided.missed:
+            return self._missed_run(decided.missed[-1], step)
         if finishing is not None:
             started = (self._status.get("lastRun") or {}).get("started")
             return self._last_run({"id": finishing, "start": started}, step)
         return None
+
+    @staticmethod
+    def _missed_run(occurrence: sched.Occurrence, step: restarts.Step) -> dict[str, Any]:
+        """A missed occurrence reads as the last run (so `MaintenanceMissed` is True): nothing restarted in it, and
+        what is pending now was skipped."""
+        return {
+            "occurrence": occurrence.id,
+            "started": format_time(occurrence.start),
+            "restarted": 0,
+            "failed": 0,
+            "skipped": len(step.held) + len(step.start),
+            "result": window_status.MISSED,
+        }
 
     async def _restart(self, targets: list[Workload], occ_id: str, now: datetime) -> None:
         window = f"{self.kind}/{self.name}"
