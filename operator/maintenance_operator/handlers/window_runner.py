@@ -114,12 +114,12 @@ class WindowRunner(ScheduledWindow):
         targets = self._targets(occ_id, ranked, policy)
         blocked = self.runtime.snapshotting_in(self.namespace)  # databases with a backup snapshot running
         finishing = self._finishing(current)
-        step = restarts.plan(targets, occ_id, can_start, policy, now, blocked, finishing)
+        step = restarts.plan(targets, occ_id, can_start, policy, now, blocked, finishing, self.stamp)
 
         if step.start and occ_id is not None:
             await self._restart(step.start, occ_id, now)
             again = self._targets(occ_id, ranked, policy)
-            step = restarts.plan(again, occ_id, can_start, policy, now, blocked, finishing)
+            step = restarts.plan(again, occ_id, can_start, policy, now, blocked, finishing, self.stamp)
         if (followed := occ_id or finishing) is not None:
             self._report(step, followed, now)
 
@@ -174,7 +174,7 @@ class WindowRunner(ScheduledWindow):
                 continue
             if w.key in self._patch_failed:
                 found.append(self._patch_failed[w.key])
-            elif w.key in self._started and w.occurrence != occ_id:
+            elif w.key in self._started and (occ_id is None or not w.restarted_in(self.stamp, occ_id)):
                 found.append(self._started[w.key])
             else:
                 self._started.pop(w.key, None)
@@ -191,7 +191,7 @@ class WindowRunner(ScheduledWindow):
             (self._status.get("lastRun") or {}).get("occurrence"),
             parse_time(self.body["metadata"].get("creationTimestamp")),
         )
-        taken = {w.occurrence for w in targets if w.occurrence}
+        taken = {w.occurrence for w in targets if w.occurrence and w.restarted_in(self.stamp, w.occurrence)}
         if self._running_since is None:
             self._running_since = now
         decided = missed.decide(ws, since, targets, policy, taken, now, self._running_since)
@@ -253,8 +253,13 @@ class WindowRunner(ScheduledWindow):
             "result": window_status.MISSED,
         }
 
+    @property
+    def stamp(self) -> str:
+        """How this window's restarts name it (`restarted-by`, `occurrence-window`)."""
+        return f"{self.kind}/{self.name}"
+
     async def _restart(self, targets: list[Workload], occ_id: str, now: datetime) -> None:
-        window = f"{self.kind}/{self.name}"
+        window = self.stamp
 
         async def one(w: Workload) -> None:
             try:
@@ -264,7 +269,9 @@ class WindowRunner(ScheduledWindow):
                     self._denied[w.key] = self.forbidden(err, now)
                 else:
                     log.warning("restart of %s/%s failed: %s", w.namespace, w.ref, err)
-                self._patch_failed[w.key] = replace(w, occurrence=occ_id, rollout=Rollout.FAILED, restarted_at=now)
+                self._patch_failed[w.key] = replace(
+                    w, occurrence=occ_id, occurrence_window=window, rollout=Rollout.FAILED, restarted_at=now
+                )
                 self.runtime.spawn(
                     events.emit(
                         self.runtime.client,
@@ -279,7 +286,9 @@ class WindowRunner(ScheduledWindow):
             log.info("restarted %s/%s for occurrence %s of %s", w.namespace, w.ref, occ_id, window)
 
         for w in targets:
-            self._started[w.key] = replace(w, occurrence=occ_id, restarted_at=now, rollout=Rollout.PROGRESSING)
+            self._started[w.key] = replace(
+                w, occurrence=occ_id, occurrence_window=window, restarted_at=now, rollout=Rollout.PROGRESSING
+            )
         await asyncio.gather(*(one(w) for w in targets))
 
     def _report(self, step: restarts.Step, occ_id: str, now: datetime) -> None:
@@ -308,8 +317,10 @@ class WindowRunner(ScheduledWindow):
                     f"rollout after the restart by {self.kind}/{self.name} in occurrence {occ_id} did not "
                     "complete in time; maintenance stays pending",
                 )
+            # The key names the window: another window's occurrence may have the same id (a run-now in one second).
+            event_key = f"{reason}{self.stamp}{key}"
             self.runtime.spawn(
-                events.emit(self.runtime.client, involved, reason, message, now, warning=not ok, key=f"{reason}{key}")
+                events.emit(self.runtime.client, involved, reason, message, now, warning=not ok, key=event_key)
             )
 
     @staticmethod
