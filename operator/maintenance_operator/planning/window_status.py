@@ -102,13 +102,20 @@ def elsewhere_entries(elsewhere: Sequence[tuple[Workload, str]]) -> list[dict[st
 
 
 def invalid_status(previous: Mapping[str, Any], generation: int | None, problem: str, now: datetime) -> dict[str, Any]:
-    """An invalid spec replaces everything schedule-derived: Ready=False with the precise message."""
+    """An invalid spec replaces everything schedule-derived: Ready=False with the precise message.
+
+    No occurrence is due while the spec is invalid, so `handledThrough` moves to now: fixing the spec later does not
+    report that time's occurrences (or all since the window's creation) as missed. Misses reported stay listed.
+    """
     conditions = previous.get("conditions") or []
-    return {
+    status = {
         "observedGeneration": generation,
         "open": False,
         "conditions": [condition(conditions, names.CONDITION_READY, False, "InvalidSpec", problem, now, generation)],
+        "handledThrough": format_time(now),
+        "missedOccurrences": previous.get("missedOccurrences") or None,
     }
+    return {k: v for k, v in status.items() if v is not None}
 
 
 def schedule_status(

@@ -78,3 +78,21 @@ def test_missed_occurrences_are_listed_once_and_raise_the_missed_condition_until
     again = next(c for c in ran["conditions"] if c["type"] == "MaintenanceMissed")
     assert again["status"] == "False" and ran["missedOccurrences"] == out["missedOccurrences"]
     assert ran["handledThrough"] == out["handledThrough"], "kept while nothing new is decided"
+
+
+def test_an_invalid_spec_keeps_the_misses_and_expects_nothing_while_it_lasts() -> None:
+    """Without a schedule no occurrence is due: `handledThrough` moves to now, so fixing the spec later does not
+    report the occurrences of the invalid time (or of everything since the window's creation) as missed."""
+    before = {"handledThrough": "2026-11-24T14:00:00Z", "missedOccurrences": ["20261124T1400Z"]}
+    out = maintenance_status(
+        previous=before,
+        generation=2,
+        upcoming=[],
+        current=None,
+        step=None,
+        problem="timeZone: unknown",
+        now=NOW,
+        last_run=None,
+    )
+    assert (out["handledThrough"], out["missedOccurrences"]) == ("2026-12-01T13:00:00Z", ["20261124T1400Z"])
+    MaintenanceWindowStatus.model_validate(out)
