@@ -71,6 +71,16 @@ def scraping(operator: OperatorProcess, tmp_path: Path, request: pytest.FixtureR
 FAILED = pytest.StashKey[bool]()
 
 
+@pytest.fixture
+def node_label(crds: LocalCluster, namespace: str) -> Iterator[str]:
+    """A label on every node that only this test's pods require; removing it makes new pods unschedulable (their
+    rollouts are held), putting it back lets them schedule."""
+    key = f"test.maintenance.ops.dev/{namespace}"
+    crds.kubectl("label", "nodes", "--all", f"{key}=yes")
+    yield key
+    crds.kubectl("label", "nodes", "--all", f"{key}-", check=False)
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
     report = yield

@@ -1,6 +1,5 @@
 """MaintenanceWindow occurrences: crashes, failed rollouts, paused targets, policy Always, cron boundaries."""
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -59,15 +58,6 @@ def test_sigkill_mid_occurrence_restarts_every_target_exactly_once(
     occurrences = {occurrence_of(cluster, namespace, f"deployment/{n}") for n in names}
     assert occurrences == {last["occurrence"]}
     assert [revisions(cluster, namespace, n) for n in names] == [2] * 5, "each restarted exactly once"
-
-
-@pytest.fixture
-def node_label(crds: LocalCluster, namespace: str) -> Iterator[str]:
-    """A label on every node that only this test's pods require; removing it makes new pods unschedulable."""
-    key = f"test.maintenance.ops.dev/{namespace}"
-    crds.kubectl("label", "nodes", "--all", f"{key}=yes")
-    yield key
-    crds.kubectl("label", "nodes", "--all", f"{key}-", check=False)
 
 
 def stuck_then_fine(cluster: LocalCluster, namespace: str, node_label: str, **spec: Any) -> None:

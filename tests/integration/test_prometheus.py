@@ -19,7 +19,7 @@ from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
 from tests.integration.test_backup_window import backed_up, backup_window
 from tests.integration.test_backup_window import run_now as backup_run_now
-from tests.integration.test_maintenance_rollouts import node_label, stuck_then_fine  # noqa: F401 - node_label: fixture
+from tests.integration.test_maintenance_rollouts import stuck_then_fine
 from tests.integration.test_maintenance_window import SELECT, WEB, announce, run_now, status_of
 from tests.integration.test_managed_database import SELECT_DB, db_status, ready
 from tests.integration.workloads import apply, deployment, wait_rolled_out, window
@@ -139,7 +139,7 @@ def test_a_failed_rollout_shows_in_restarts_and_pending_and_fires_its_alert(
     namespace: str,
     operator: OperatorProcess,
     prometheus: PrometheusServer,
-    node_label: str,  # noqa: F811 - the fixture imported above
+    node_label: str,
 ) -> None:
     cluster = crds
     weekly = f'namespace="{namespace}",window="weekly"'

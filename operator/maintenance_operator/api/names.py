@@ -31,6 +31,9 @@ ANNOTATION_COMPLETED_AT: Final = _P + "completed-at"
 ANNOTATION_COMPLETED_BY: Final = _P + "completed-by"
 # Written into the pod template beside kubectl's restartedAt, so a restart is never repeated for one occurrence.
 ANNOTATION_OCCURRENCE: Final = _P + "occurrence"
+# Beside it on the pod template: which window restarted it (`MaintenanceWindow/weekly`), since two windows'
+# occurrences can have the same id (the same start).
+ANNOTATION_OCCURRENCE_WINDOW: Final = _P + "occurrence-window"
 # The occurrence whose advance notice was sent for this workload (one notice per target and occurrence).
 ANNOTATION_NOTICE_SENT: Final = _P + "notice-sent"
 # Who restarted it: `MaintenanceWindow/<name>`, beside the occurrence id in the pod template.
@@ -71,6 +74,7 @@ CONDITION_SUSPENDED: Final = "Suspended"
 CONDITION_UPGRADE_PENDING: Final = "UpgradePending"
 CONDITION_MAINTENANCE_PENDING: Final = "MaintenancePending"
 CONDITION_BACKUP_MISSED: Final = "BackupMissed"
+CONDITION_MAINTENANCE_MISSED: Final = "MaintenanceMissed"
 CONDITION_RESTORED: Final = "Restored"
 
 # Defaults from the managed platform's policy (design.md).

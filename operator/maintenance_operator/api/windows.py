@@ -199,6 +199,12 @@ class WindowStatus(StatusModel):
     open: bool = False
     current_occurrence: OccurrenceRef | None = None
     conditions: Annotated[list[Condition], Field(json_schema_extra=CONDITIONS_SCHEMA_EXTRA)] = []
+    # The start of the latest scheduled occurrence already run or reported: missed occurrences are looked for
+    # only after it, so each is reported once.
+    handled_through: datetime | None = None
+    missed_occurrences: Annotated[
+        list[str], Field(max_length=20, description="Occurrences that closed while the operator was down.")
+    ] = []
 
 
 class PendingTarget(StatusModel):
@@ -226,7 +232,9 @@ class RunSummary(StatusModel):
     restarted: int = 0
     failed: int = 0
     skipped: int = 0
-    result: str = ""
+    result: Annotated[
+        str, Field(description="Running, Succeeded, Failed, Incomplete, or Missed (the operator was down).")
+    ] = ""
 
 
 class MaintenanceWindowStatus(WindowStatus):
@@ -248,6 +256,3 @@ class BackupRunSummary(StatusModel):
 class BackupWindowStatus(WindowStatus):
     last_result: str | None = None
     last_run: BackupRunSummary | None = None
-    # The start of the latest scheduled occurrence already run or reported: catch-up looks only after it.
-    handled_through: datetime | None = None
-    missed_occurrences: Annotated[list[str], Field(max_length=20)] = []

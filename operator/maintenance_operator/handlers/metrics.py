@@ -26,6 +26,11 @@ restart_duration = Histogram(
     WINDOW,
     buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
 )
+missed_windows = Counter(
+    "maintenance_window_missed_total",
+    "Occurrences that closed while the operator was down and left pending targets undone.",
+    WINDOW,
+)
 notices = Counter("maintenance_notices_total", "Advance notices sent (one per target and occurrence).", WINDOW)
 self_service = Counter(
     "maintenance_self_service_total", "Maintenance completed by the users themselves.", ("namespace", "kind")

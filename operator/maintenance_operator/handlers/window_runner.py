@@ -21,13 +21,14 @@ from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.kube import events, workloads
 from maintenance_operator.kube.client import ApiError, Forbidden
-from maintenance_operator.planning import assignment, restarts, selectors, window_status
-from maintenance_operator.planning.times import parse_time
+from maintenance_operator.planning import assignment, missed, restarts, selectors, window_status
+from maintenance_operator.planning.times import format_time, parse_time
 from maintenance_operator.planning.workloads import Rollout, Workload
 
 log = logging.getLogger(__name__)
 
 STATUS_MIN_INTERVAL = 1.0  # seconds between status writes while an occurrence is busy
+RUNNING = "Running"  # lastRun.result while restarts of the occurrence may still start or finish
 
 
 class WindowRunner(ScheduledWindow):
@@ -43,6 +44,8 @@ class WindowRunner(ScheduledWindow):
         self._denied: dict[tuple[str, str, str], str] = {}  # restarts refused with 403 in this occurrence: why
         self._reported: set[tuple[str, str, str, str]] = set()
         self._occurrence_id: str | None = None
+        self._running_since: datetime | None = None  # this task's first pass: what opened before is caught up
+        self._missed_counted: set[str] = set()  # counted by the last pass, should its status write fail
         self.notifier = Notifier(self)
 
     async def stop(self) -> None:
@@ -110,17 +113,20 @@ class WindowRunner(ScheduledWindow):
         ranked = self.runtime.ranked_windows(self.namespace, now)
         targets = self._targets(occ_id, ranked, policy)
         blocked = self.runtime.snapshotting_in(self.namespace)  # databases with a backup snapshot running
-        step = restarts.plan(targets, occ_id, can_start, policy, now, blocked)
+        finishing = self._finishing(current)
+        step = restarts.plan(targets, occ_id, can_start, policy, now, blocked, finishing, self.stamp)
 
         if step.start and occ_id is not None:
             await self._restart(step.start, occ_id, now)
-            step = restarts.plan(self._targets(occ_id, ranked, policy), occ_id, can_start, policy, now, blocked)
-        if occ_id is not None:
-            self._report(step, occ_id, now)
+            again = self._targets(occ_id, ranked, policy)
+            step = restarts.plan(again, occ_id, can_start, policy, now, blocked, finishing, self.stamp)
+        if (followed := occ_id or finishing) is not None:
+            self._report(step, followed, now)
 
         upcoming = sched.next_occurrences(ws, now, window_status.NEXT_SHOWN)
         notice_at = await self._notices(spec, ws, current, upcoming, targets, policy, now)
-        last_run = self._last_run(current, step) if current is not None else None
+        decided = self._while_down(ws, targets, policy, now)
+        last_run = self._run_summary(current, finishing, decided, step)
         new_status = window_status.maintenance_status(
             previous=self._status,
             generation=generation,
@@ -133,10 +139,16 @@ class WindowRunner(ScheduledWindow):
             notice_problem=self._notice_problem(spec, now, generation),
             elsewhere=self._elsewhere,
             forbidden=next(iter(self._denied.values()), None),
+            handled_through=decided.handled_through,
+            missed=[o.id for o in decided.missed],
         )
         self._export(upcoming, current, step)
         busy = bool(step.in_flight or step.start)
-        await self.write_status(new_status, min_interval=STATUS_MIN_INTERVAL if busy else 0.0)
+        # What was decided about missed occurrences is written at once, so it is never decided (counted) twice.
+        throttle = (
+            busy and not decided.missed and new_status.get("handledThrough") == self._status.get("handledThrough")
+        )
+        await self.write_status(new_status, min_interval=STATUS_MIN_INTERVAL if throttle else 0.0)
 
         # ranked.changes_at: another window opening or closing may move targets to or from this one.
         candidates = [state.next_change, step.next_deadline, notice_at, ranked.changes_at]
@@ -162,15 +174,92 @@ class WindowRunner(ScheduledWindow):
                 continue
             if w.key in self._patch_failed:
                 found.append(self._patch_failed[w.key])
-            elif w.key in self._started and w.occurrence != occ_id:
+            elif w.key in self._started and (occ_id is None or not w.restarted_in(self.stamp, occ_id)):
                 found.append(self._started[w.key])
             else:
                 self._started.pop(w.key, None)
                 found.append(w)
         return found
 
+    def _while_down(
+        self, ws: sched.WindowSchedule, targets: list[Workload], policy: restarts.Policy, now: datetime
+    ) -> missed.Decision:
+        """Occurrences that passed while the operator was down: the missed ones reported (Warning Event, counter),
+        each once; the open one, if it started then, is announced as caught up (this pass runs it)."""
+        since = missed.handled_since(
+            parse_time(self._status.get("handledThrough")),
+            (self._status.get("lastRun") or {}).get("occurrence"),
+            parse_time(self.body["metadata"].get("creationTimestamp")),
+        )
+        taken = {w.occurrence for w in targets if w.occurrence and w.restarted_in(self.stamp, w.occurrence)}
+        if self._running_since is None:
+            self._running_since = now
+        decided = missed.decide(ws, since, targets, policy, taken, now, self._running_since)
+        for occurrence in decided.missed:
+            if occurrence.id not in self._missed_counted:
+                metrics.missed_windows.labels(self.namespace, self.name).inc()
+            self.event(
+                "MaintenanceMissed",
+                f"occurrence {occurrence.id} ({format_time(occurrence.start)} to {format_time(occurrence.end)}) "
+                "passed while the operator was not running; its pending targets wait for the next occurrence",
+                now,
+                warning=True,
+                once=occurrence.id,
+            )
+        if decided.catch_up is not None:
+            self.event(
+                "CatchUp",
+                f"occurrence {decided.catch_up.id} opened while the operator was not running; its pending targets "
+                f"are restarted now, until {format_time(decided.catch_up.end)}",
+                now,
+                once=decided.catch_up.id,
+            )
+        self._missed_counted = {o.id for o in decided.missed}  # bounded: only what this pass decided
+        return decided
+
+    def _finishing(self, current: Mapping[str, Any] | None) -> str | None:
+        """The occurrence that closed with rollouts in flight: they are followed until each one finishes."""
+        previous = self._status.get("lastRun") or {}
+        return previous.get("occurrence") if current is None and previous.get("result") == RUNNING else None
+
+    def _run_summary(
+        self,
+        current: Mapping[str, Any] | None,
+        finishing: str | None,
+        decided: missed.Decision,
+        step: restarts.Step,
+    ) -> dict[str, Any] | None:
+        """`lastRun`: the open occurrence's run, else the newest missed occurrence (newer than any that closed
+        while the operator ran), else the closed one whose rollouts are finishing; None keeps the previous one."""
+        if current is not None:
+            return self._last_run(current, step)
+        if decided.missed:
+            return self._missed_run(decided.missed[-1], step)
+        if finishing is not None:
+            started = (self._status.get("lastRun") or {}).get("started")
+            return self._last_run({"id": finishing, "start": started}, step)
+        return None
+
+    @staticmethod
+    def _missed_run(occurrence: sched.Occurrence, step: restarts.Step) -> dict[str, Any]:
+        """A missed occurrence reads as the last run (so `MaintenanceMissed` is True): nothing restarted in it, and
+        what is pending now was skipped."""
+        return {
+            "occurrence": occurrence.id,
+            "started": format_time(occurrence.start),
+            "restarted": 0,
+            "failed": 0,
+            "skipped": len(step.held) + len(step.start),
+            "result": window_status.MISSED,
+        }
+
+    @property
+    def stamp(self) -> str:
+        """How this window's restarts name it (`restarted-by`, `occurrence-window`)."""
+        return f"{self.kind}/{self.name}"
+
     async def _restart(self, targets: list[Workload], occ_id: str, now: datetime) -> None:
-        window = f"{self.kind}/{self.name}"
+        window = self.stamp
 
         async def one(w: Workload) -> None:
             try:
@@ -180,7 +269,9 @@ class WindowRunner(ScheduledWindow):
                     self._denied[w.key] = self.forbidden(err, now)
                 else:
                     log.warning("restart of %s/%s failed: %s", w.namespace, w.ref, err)
-                self._patch_failed[w.key] = replace(w, occurrence=occ_id, rollout=Rollout.FAILED, restarted_at=now)
+                self._patch_failed[w.key] = replace(
+                    w, occurrence=occ_id, occurrence_window=window, rollout=Rollout.FAILED, restarted_at=now
+                )
                 self.runtime.spawn(
                     events.emit(
                         self.runtime.client,
@@ -195,7 +286,9 @@ class WindowRunner(ScheduledWindow):
             log.info("restarted %s/%s for occurrence %s of %s", w.namespace, w.ref, occ_id, window)
 
         for w in targets:
-            self._started[w.key] = replace(w, occurrence=occ_id, restarted_at=now, rollout=Rollout.PROGRESSING)
+            self._started[w.key] = replace(
+                w, occurrence=occ_id, occurrence_window=window, restarted_at=now, rollout=Rollout.PROGRESSING
+            )
         await asyncio.gather(*(one(w) for w in targets))
 
     def _report(self, step: restarts.Step, occ_id: str, now: datetime) -> None:
@@ -224,14 +317,16 @@ class WindowRunner(ScheduledWindow):
                     f"rollout after the restart by {self.kind}/{self.name} in occurrence {occ_id} did not "
                     "complete in time; maintenance stays pending",
                 )
+            # The key names the window: another window's occurrence may have the same id (a run-now in one second).
+            event_key = f"{reason}{self.stamp}{key}"
             self.runtime.spawn(
-                events.emit(self.runtime.client, involved, reason, message, now, warning=not ok, key=f"{reason}{key}")
+                events.emit(self.runtime.client, involved, reason, message, now, warning=not ok, key=event_key)
             )
 
     @staticmethod
     def _last_run(current: Mapping[str, Any], step: restarts.Step) -> dict[str, Any]:
         if step.in_flight or step.start:
-            result = "Running"
+            result = RUNNING
         elif step.failed:
             result = "Failed"
         elif step.held:

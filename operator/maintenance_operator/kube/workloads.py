@@ -13,13 +13,20 @@ from maintenance_operator.planning.workloads import Workload, restart_stamp
 def restart_patch(
     window: str, occurrence_id: str, now: datetime, new_image: tuple[str, str] | None = None
 ) -> dict[str, Any]:
-    """`kubectl rollout restart`'s patch plus the occurrence id, so a restart is never repeated for it.
+    """`kubectl rollout restart`'s patch plus the occurrence id and the window, so a restart is never repeated for
+    it (and another window's occurrence of the same id is not mistaken for it).
 
     `new_image` (container, image) installs a database's pending upgrade in the same PATCH, hence one rollout.
     """
     at = format_time(now)
     template: dict[str, Any] = {
-        "metadata": {"annotations": {names.ANNOTATION_RESTARTED_AT: at, names.ANNOTATION_OCCURRENCE: occurrence_id}}
+        "metadata": {
+            "annotations": {
+                names.ANNOTATION_RESTARTED_AT: at,
+                names.ANNOTATION_OCCURRENCE: occurrence_id,
+                names.ANNOTATION_OCCURRENCE_WINDOW: window,
+            }
+        }
     }
     if new_image is not None:
         container, image = new_image

@@ -11,9 +11,7 @@ from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
 from maintenance_operator.planning.backups import BackupStep
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.window_status import condition, invalid_status, schedule_status
-
-MISSED_SHOWN = 20
+from maintenance_operator.planning.window_status import invalid_status, missed_condition, missed_list, schedule_status
 
 
 def run_result(step: BackupStep, *, closed: bool) -> str:
@@ -72,25 +70,19 @@ def backup_status(
         return invalid_status(previous, generation, problem, now)
     status = schedule_status(previous, generation, upcoming, current, now)
     run = dict(last_run) if last_run is not None else previous.get("lastRun")
-    all_missed = [
-        *previous.get("missedOccurrences", []),
-        *(m for m in missed if m not in previous.get("missedOccurrences", [])),
-    ]
-    status["missedOccurrences"] = all_missed[-MISSED_SHOWN:]
+    status["missedOccurrences"] = missed_list(previous, missed)
     if run is not None:
         status["lastRun"] = run
         status["lastResult"] = f"{run['result']} {run['occurrence']}"
     if handled_through is not None:
         status["handledThrough"] = format_time(handled_through)
-    bad = run is not None and run["result"] in ("Missed", "Failed", "PartiallyFailed")
-    message = f"occurrence {run['occurrence']}: {run['result']}" if run is not None else "no occurrence yet"
     status["conditions"].append(
-        condition(
-            previous.get("conditions") or [],
+        missed_condition(
+            previous,
             names.CONDITION_BACKUP_MISSED,
-            bad,
-            run["result"] if bad and run is not None else "BackedUp",
-            message,
+            run,
+            ("Missed", "Failed", "PartiallyFailed"),
+            "BackedUp",
             now,
             generation,
         )

@@ -1,4 +1,5 @@
-"""What a BackupWindow does about occurrences that passed while the operator was down.
+"""What a window does about occurrences that passed while the operator was down (BackupWindow here;
+MaintenanceWindow adds its rule for what counts as missed in `planning.missed`).
 
 Windows never overlap, so the most recent missed occurrence can only still be open if it is the current one:
 catching up means running that one late, at most once, and only while new work may start in it. Every older one is

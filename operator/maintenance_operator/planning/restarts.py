@@ -68,15 +68,22 @@ def plan(
     policy: Policy,
     now: datetime,
     blocked: frozenset[tuple[str, str, str]] = frozenset(),
+    finishing: str | None = None,
+    window: str | None = None,
 ) -> Step:
     """Classify every target for the occurrence; `can_start` is None when new work may start, else why not.
 
-    Targets are taken in a stable order (namespace, kind, name) so restarts are predictable.
+    `finishing` is the occurrence that closed with rollouts still in flight: while none is open, its restarts are
+    still followed to success, failure or timeout, so a rollout that completes after the window closed is reported
+    once and stops being pending. `window` is the planning window as its restarts name it (`MaintenanceWindow/x`):
+    a restart another window stamped with the same occurrence id is not this one's. Targets are taken in a stable
+    order (namespace, kind, name) so restarts are predictable.
     """
     step = Step()
     candidates: list[Workload] = []
+    followed = occurrence_id if occurrence_id is not None else finishing
     for w in sorted(targets, key=lambda t: (t.namespace, t.kind, t.name)):
-        if occurrence_id is not None and w.occurrence == occurrence_id:
+        if followed is not None and w.restarted_in(window, followed):
             if w.rollout is Rollout.COMPLETE:
                 step.succeeded.append(w)
             elif w.rollout is Rollout.FAILED or timed_out(w, policy, now):

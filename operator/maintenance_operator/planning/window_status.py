@@ -15,6 +15,8 @@ from maintenance_operator.planning.times import format_time
 from maintenance_operator.planning.workloads import Workload
 
 MAX_LISTED = 100  # status stays small (etcd object size); the count covers the rest
+MISSED_SHOWN = 20  # status.missedOccurrences keeps the most recent ones
+MISSED = "Missed"  # lastRun.result of an occurrence that closed while the operator was down
 NEXT_SHOWN = 5
 FORBIDDEN = "Forbidden"  # the Ready reason when the operator's ServiceAccount lacks a permission the work needs
 
@@ -100,13 +102,20 @@ def elsewhere_entries(elsewhere: Sequence[tuple[Workload, str]]) -> list[dict[st
 
 
 def invalid_status(previous: Mapping[str, Any], generation: int | None, problem: str, now: datetime) -> dict[str, Any]:
-    """An invalid spec replaces everything schedule-derived: Ready=False with the precise message."""
+    """An invalid spec replaces everything schedule-derived: Ready=False with the precise message.
+
+    No occurrence is due while the spec is invalid, so `handledThrough` moves to now: fixing the spec later does not
+    report that time's occurrences (or all since the window's creation) as missed. Misses reported stay listed.
+    """
     conditions = previous.get("conditions") or []
-    return {
+    status = {
         "observedGeneration": generation,
         "open": False,
         "conditions": [condition(conditions, names.CONDITION_READY, False, "InvalidSpec", problem, now, generation)],
+        "handledThrough": format_time(now),
+        "missedOccurrences": previous.get("missedOccurrences") or None,
     }
+    return {k: v for k, v in status.items() if v is not None}
 
 
 def schedule_status(
@@ -139,6 +148,28 @@ def schedule_status(
     }
 
 
+def missed_list(previous: Mapping[str, Any], missed: Sequence[str]) -> list[str]:
+    """`status.missedOccurrences`: the ones listed before plus the new ones, each once, the most recent kept."""
+    before = list(previous.get("missedOccurrences", []))
+    return [*before, *(m for m in missed if m not in before)][-MISSED_SHOWN:]
+
+
+def missed_condition(
+    previous: Mapping[str, Any],
+    type_: str,
+    run: Mapping[str, Any] | None,
+    bad_results: Sequence[str],
+    good_reason: str,
+    now: datetime,
+    generation: int | None,
+) -> dict[str, Any]:
+    """A window kind's "missed" condition: True while its last run's result is one of `bad_results`."""
+    bad = run is not None and run.get("result") in bad_results
+    message = f"occurrence {run['occurrence']}: {run.get('result')}" if run is not None else "no occurrence yet"
+    reason = str(run["result"]) if bad and run is not None else good_reason
+    return condition(previous.get("conditions") or [], type_, bad, reason, message, now, generation)
+
+
 def maintenance_status(
     *,
     previous: Mapping[str, Any],
@@ -152,6 +183,8 @@ def maintenance_status(
     notice_problem: str | None = None,
     elsewhere: Sequence[tuple[Workload, str]] = (),
     forbidden: str | None = None,
+    handled_through: datetime | None = None,
+    missed: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The full status object; `problem` (an invalid spec) replaces everything schedule-derived.
 
@@ -159,7 +192,8 @@ def maintenance_status(
     schedule, restarts and Event notices go on: only the webhook's requests are not sent. `forbidden` (a restart
     the operator may not send) makes Ready=False the same way, and wins: nothing else fixes it. `elsewhere` are the
     due targets (target, handling window) another window handles: listed apart from `pending`, so each pending
-    target is counted once, by the window that will do it.
+    target is counted once, by the window that will do it. `missed` are occurrences newly found to have passed
+    while the operator was down (`planning.missed`); `MaintenanceMissed` is True while the last run is one.
     """
     if problem is not None:
         return {**invalid_status(previous, generation, problem, now), "pendingCount": 0, "handledElsewhereCount": 0}
@@ -170,12 +204,18 @@ def maintenance_status(
         scheduled = not_ready(scheduled, "NoticeWebhookRefused", notice_problem, now, generation)
     if forbidden is not None:
         scheduled = not_ready(scheduled, FORBIDDEN, forbidden, now, generation)
+    run = dict(last_run) if last_run is not None else previous.get("lastRun")
+    scheduled["conditions"].append(
+        missed_condition(previous, names.CONDITION_MAINTENANCE_MISSED, run, (MISSED,), "Handled", now, generation)
+    )
     status: dict[str, Any] = {
         **scheduled,
         "pendingCount": len(entries),
         "pending": entries[:MAX_LISTED],
         "handledElsewhereCount": len(others),
         "handledElsewhere": others[:MAX_LISTED],
-        "lastRun": dict(last_run) if last_run is not None else previous.get("lastRun"),
+        "lastRun": run,
+        "handledThrough": format_time(handled_through) if handled_through else previous.get("handledThrough"),
+        "missedOccurrences": missed_list(previous, missed) or None,
     }
     return {k: v for k, v in status.items() if v is not None}

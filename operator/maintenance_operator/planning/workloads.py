@@ -49,6 +49,16 @@ class Workload:
     # When a window last restarted it (from `restarted-by`), even if the user has restarted it since: a restart
     # by the user after the window did the maintenance is not self-service.
     window_restarted_at: datetime | None = None
+    # The window that wrote `occurrence` (`MaintenanceWindow/weekly`); None on stamps from before it was written.
+    occurrence_window: str | None = None
+
+    def restarted_in(self, window: str | None, occurrence_id: str) -> bool:
+        """Restarted by `window` in that occurrence. Ids alone collide (two windows' occurrences of the same start,
+        two run-now requests in one second); a stamp without a window, written by an older operator, counts for any
+        window as it did then, so an upgrade restarts nothing again. `window` None: any window's."""
+        return self.occurrence == occurrence_id and (
+            window is None or self.occurrence_window is None or self.occurrence_window == window
+        )
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -140,6 +150,7 @@ def workload_from_object(kind: str, body: Mapping[str, Any]) -> Workload:
         completed_at=parse_time(annotations.get(names.ANNOTATION_COMPLETED_AT)),
         restarted_at=restarted_at,
         occurrence=template_annotations.get(names.ANNOTATION_OCCURRENCE),
+        occurrence_window=template_annotations.get(names.ANNOTATION_OCCURRENCE_WINDOW) or None,
         restarted_by=_restarted_by(annotations.get(names.ANNOTATION_RESTARTED_BY), restarted_at),
         window_restarted_at=_window_restart_time(annotations.get(names.ANNOTATION_RESTARTED_BY)),
         notice_sent=annotations.get(names.ANNOTATION_NOTICE_SENT),

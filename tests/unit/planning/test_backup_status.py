@@ -115,3 +115,4 @@ def test_an_invalid_spec_replaces_the_schedule() -> None:
     assert [(c["type"], c["status"], c["message"]) for c in out["conditions"]] == [
         ("Ready", "False", "spec.schedule: bad")
     ]
+    assert out["handledThrough"] == NOW.strftime("%Y-%m-%dT%H:%M:%SZ"), "no occurrence is due while invalid"

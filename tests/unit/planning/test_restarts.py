@@ -417,3 +417,41 @@ def test_a_whole_occurrence(specs: list[tuple[str, bool, bool]], policy: Policy,
     # Re-planning the same occurrence later (an operator restart) starts nothing new.
     again = plan(list(cluster.values()), OCCURRENCE, None, policy, now + timedelta(minutes=5), frozenset())
     assert again.start == []
+
+
+def test_a_rollout_that_completes_after_the_window_closed_is_finished_for_its_occurrence() -> None:
+    """Issue 13: with no occurrence open, the restarts of the occurrence that just closed are still followed, so a
+    late completion is reported (succeeded) and a late failure too; other due targets wait for the next one."""
+    flying = plan([in_flight(A), B], None, Wait.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE)
+    assert (names(flying.in_flight), waits(flying)) == (["a"], {"b": Wait.OUTSIDE_WINDOW})
+    assert flying.next_deadline == NOW - timedelta(minutes=2) + TIMEOUT
+    done = plan([succeeded(A), B], None, Wait.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE)
+    assert names(done.succeeded) == ["a"] and done.settled
+    late = plan([in_flight(A, minutes_ago=11)], None, Wait.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE)
+    assert names(late.failed) == ["a"]
+    # Without the closed occurrence nothing is followed (as before): the rollout is just "pending".
+    assert run([succeeded(A)], occurrence=None, can_start=Wait.OUTSIDE_WINDOW).succeeded == []
+    # A restart of an older occurrence is not this one's.
+    other = restarted(A, NOW, PREVIOUS_OCCURRENCE)
+    assert plan([other], None, Wait.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE).in_flight == []
+
+
+RUN_NOW = "20261201T141000Z"  # two windows annotated run-now in the same second get this same id
+ALWAYS = replace(STOP, always=True)
+
+
+def test_a_restart_by_another_window_in_an_occurrence_with_the_same_id_is_not_this_windows() -> None:
+    """Issue 13: window a restarted the target in its run-now occurrence; window b's run-now occurrence of the same
+    second has the same id. The stamp names the window, so b does its own restart instead of reporting a's."""
+    by_a = replace(restarted(A, NOW, RUN_NOW), rollout=Rollout.COMPLETE, occurrence_window="MaintenanceWindow/a")
+    step = plan([by_a], RUN_NOW, None, ALWAYS, NOW, window="MaintenanceWindow/b")
+    assert (names(step.start), step.succeeded) == (["a"], [])
+    assert names(plan([by_a], RUN_NOW, None, ALWAYS, NOW, window="MaintenanceWindow/a").succeeded) == ["a"]
+
+
+def test_a_stamp_without_a_window_is_read_as_before_so_an_upgrade_restarts_nothing_again() -> None:
+    """Stamps written before the window was named in them count for any window, exactly as they did."""
+    old = replace(restarted(A, NOW, RUN_NOW), rollout=Rollout.COMPLETE)
+    assert old.occurrence_window is None
+    step = plan([old], RUN_NOW, None, ALWAYS, NOW, window="MaintenanceWindow/b")
+    assert (step.start, names(step.succeeded)) == ([], ["a"])

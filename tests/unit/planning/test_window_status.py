@@ -1,6 +1,7 @@
 """A MaintenanceWindow's status: what it will do in `pending`, what another window handles in `handledElsewhere`."""
 
 from datetime import timedelta
+from typing import Any
 
 from maintenance_operator.api.windows import MaintenanceWindowStatus
 from maintenance_operator.planning import restarts
@@ -43,3 +44,55 @@ def test_an_invalid_window_lists_nothing_elsewhere() -> None:
         last_run=None,
     )
     assert out["handledElsewhereCount"] == 0 and "handledElsewhere" not in out
+
+
+def status_after(previous: dict[str, Any], last_run: dict[str, Any], **missed: Any) -> dict[str, Any]:
+    return maintenance_status(
+        previous=previous,
+        generation=1,
+        upcoming=[],
+        current=None,
+        step=restarts.Step(),
+        problem=None,
+        now=NOW,
+        last_run=last_run,
+        **missed,
+    )
+
+
+def test_missed_occurrences_are_listed_once_and_raise_the_missed_condition_until_the_next_run() -> None:
+    """Issue 13: the status an alert and `kubectl get mw -o yaml` read for occurrences the operator was down for."""
+    missed_run = {"occurrence": "20261201T1400Z", "started": "2026-12-01T14:00:00Z", "result": "Missed", "skipped": 1}
+    out = status_after(
+        {"missedOccurrences": ["20261130T1400Z"]},
+        missed_run,
+        handled_through=WINDOW_START,
+        missed=["20261130T1400Z", "20261201T1400Z"],
+    )
+    assert out["missedOccurrences"] == ["20261130T1400Z", "20261201T1400Z"]
+    assert out["handledThrough"] == "2026-12-01T14:00:00Z"
+    missed = next(c for c in out["conditions"] if c["type"] == "MaintenanceMissed")
+    assert (missed["status"], missed["reason"]) == ("True", "Missed") and "20261201T1400Z" in missed["message"]
+    MaintenanceWindowStatus.model_validate(out)
+    ran = status_after(out, {"occurrence": "20261202T1400Z", "result": "Succeeded"})
+    again = next(c for c in ran["conditions"] if c["type"] == "MaintenanceMissed")
+    assert again["status"] == "False" and ran["missedOccurrences"] == out["missedOccurrences"]
+    assert ran["handledThrough"] == out["handledThrough"], "kept while nothing new is decided"
+
+
+def test_an_invalid_spec_keeps_the_misses_and_expects_nothing_while_it_lasts() -> None:
+    """Without a schedule no occurrence is due: `handledThrough` moves to now, so fixing the spec later does not
+    report the occurrences of the invalid time (or of everything since the window's creation) as missed."""
+    before = {"handledThrough": "2026-11-24T14:00:00Z", "missedOccurrences": ["20261124T1400Z"]}
+    out = maintenance_status(
+        previous=before,
+        generation=2,
+        upcoming=[],
+        current=None,
+        step=None,
+        problem="timeZone: unknown",
+        now=NOW,
+        last_run=None,
+    )
+    assert (out["handledThrough"], out["missedOccurrences"]) == ("2026-12-01T13:00:00Z", ["20261124T1400Z"])
+    MaintenanceWindowStatus.model_validate(out)

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maintenance_operator.api import names
+from maintenance_operator.kube.workloads import restart_patch
 from maintenance_operator.planning.times import format_time
 from maintenance_operator.planning.workloads import Rollout, restart_stamp, rollout_state, workload_from_object
 from tests.unit.planning.factories import (
@@ -468,3 +469,17 @@ def test_the_windows_restart_time_survives_a_later_user_restart(stamp: str | Non
     w = workload_from_object("Deployment", deployment(annotations=annotations, template_annotations=template))
     assert w.window_restarted_at == expected
     assert w.restarted_by is None
+
+
+def test_the_restart_patch_names_the_window_beside_the_occurrence() -> None:
+    """What a window's one PATCH writes reads back as its restart in that occurrence (`maintenance.ops.dev/occurrence`
+    stays the bare id; `occurrence-window` names the window, absent on stamps written before it existed)."""
+    patch = restart_patch(WINDOW, OCCURRENCE, RESTART)
+    template = patch["spec"]["template"]["metadata"]["annotations"]
+    assert template[names.ANNOTATION_OCCURRENCE] == OCCURRENCE
+    obj = deployment(template_annotations=template)
+    w = workload_from_object("Deployment", obj)
+    assert (w.occurrence, w.occurrence_window) == (OCCURRENCE, WINDOW)
+    assert w.restarted_in(WINDOW, OCCURRENCE) and not w.restarted_in("MaintenanceWindow/other", OCCURRENCE)
+    old = workload_from_object("Deployment", deployment(template_annotations=restart_annotations(RESTART, OCCURRENCE)))
+    assert old.occurrence_window is None and old.restarted_in("MaintenanceWindow/other", OCCURRENCE)
