@@ -24,6 +24,7 @@ from tests.cluster.realnode import RealNode
 NODES_ENV = "MAINTENANCE_OPERATOR_CLUSTER_NODES"
 KEEP_LOGS_ENV = "MAINTENANCE_OPERATOR_CLUSTER_LOGS"
 CREDENTIALS_ENV = "MAINTENANCE_OPERATOR_TEST_CREDENTIALS"
+FUZZ_EXAMPLES_ENV = "MAINTENANCE_OPERATOR_FUZZ_EXAMPLES"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +47,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the operator in integration tests under its ServiceAccount's token, bound to deploy/base's "
         "roles (the default: every permission the code needs must be in them), or as the cluster admin "
         f"(or ${CREDENTIALS_ENV})",
+    )
+    fuzz = parser.getgroup("fuzzing (tests/integration/test_fuzz.py)")
+    fuzz.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=int(os.environ.get(FUZZ_EXAMPLES_ENV, "300")),
+        help=f"resources generated from the CRD schemas and applied (default 300, or ${FUZZ_EXAMPLES_ENV})",
+    )
+    fuzz.addoption(
+        "--fuzz-seed",
+        type=int,
+        default=None,
+        help="the hypothesis seed of the generated resources (default: a random one, printed to rerun it)",
     )
 
 
