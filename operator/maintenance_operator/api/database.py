@@ -54,9 +54,16 @@ class Storage(Model):
         return size
 
 
+# A resource quantity as the API server parses one (non-negative): fuzzing found `requests: {cpu: abc}` admitted,
+# then every StatefulSet PATCH failed with a 500 and the database got no condition.
+ResourceQuantity = Annotated[
+    str, Field(max_length=64, pattern=r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$")
+]
+
+
 class Resources(Model):
-    requests: dict[str, str] | None = None
-    limits: dict[str, str] | None = None
+    requests: dict[str, ResourceQuantity] | None = None
+    limits: dict[str, ResourceQuantity] | None = None
 
 
 class RestoreFrom(Model):

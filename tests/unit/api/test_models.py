@@ -59,6 +59,11 @@ def test_wire_form_is_camel_case() -> None:
             {"engine": "redis", "version": "7", "storage": {"size": "1"}, "restoreFrom": {"volumeSnapshotName": "x y"}},
             "volumeSnapshotName",
         ),
+        (
+            ManagedDatabaseSpec,
+            {"engine": "redis", "version": "7", "storage": {"size": "1"}, "resources": {"requests": {"cpu": "abc"}}},
+            "resources.requests.cpu",
+        ),
         # Found by fuzzing: a zero claim was admitted, then the StatefulSet PATCH failed with 422 forever.
         (ManagedDatabaseSpec, {"engine": "redis", "version": "7", "storage": {"size": "0"}}, "storage.size must be"),
         (ManagedDatabaseSpec, {"engine": "redis", "version": "7", "storage": {"size": "0.00Gi"}}, "greater than zero"),
@@ -79,3 +84,9 @@ def test_database_defaults_keep_data() -> None:
 def test_positive_sizes_are_accepted(size: str) -> None:
     spec = ManagedDatabaseSpec.model_validate({"engine": "redis", "version": "7", "storage": {"size": size}})
     assert spec.storage.size == size
+
+
+@pytest.mark.parametrize("quantity", ["100m", "0.5", "1Gi", "2", "1e3", "512Mi"])
+def test_resource_quantities_are_accepted(quantity: str) -> None:
+    data = {"engine": "redis", "version": "7", "storage": {"size": "1"}, "resources": {"limits": {"memory": quantity}}}
+    assert ManagedDatabaseSpec.model_validate(data).resources is not None
