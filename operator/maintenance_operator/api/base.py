@@ -4,11 +4,14 @@ The models are the single source of truth for the CRD schemas (see `crdgen`), so
 (CEL rules, list types) are attached here as JSON-schema extras.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
+
+from maintenance_operator.schedule.duration import parse_duration
+from maintenance_operator.schedule.errors import ScheduleError
 
 
 def cel(rule: str, message: str, **extra: str) -> dict[str, Any]:
@@ -34,15 +37,42 @@ class StatusModel(Model):
     model_config = ConfigDict(extra="ignore")
 
 
-DURATION_PATTERN = r"^([0-9]+(d|h|m|s))+$"
+# The parser's grammar (each unit at most once, largest first): `4h1909m933d` used to be admitted, then every
+# pass of its window failed on it (found by fuzzing).
+DURATION_PATTERN = r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
+
+
+MAX_DURATION = timedelta(days=3650)
+
+
+def _parses(text: str) -> str:
+    """What the schema cannot say is refused here, with the reason: an amount too large for a timedelta, or for
+    date arithmetic (a `noticeBefore` of 9999999d overflowed `start - lead` in every pass: found by fuzzing)."""
+    try:
+        value = parse_duration(text)
+    except ScheduleError as err:
+        raise ValueError(err.problems[0].message) from None
+    if value > MAX_DURATION:
+        raise ValueError(f"{text!r} is longer than 3650d (ten years)")
+    return text
+
+
 DurationStr = Annotated[
     str,
     Field(
         pattern=DURATION_PATTERN,
+        min_length=2,
         max_length=32,
         description="Elapsed time as a sum of units d, h, m, s, e.g. `1h`, `90m`, `1h30m`, `2d`.",
     ),
+    AfterValidator(_parses),
 ]
+
+
+# The name of another object (a StorageClass, VolumeSnapshotClass, VolumeSnapshot): a DNS subdomain, as the API
+# server requires. Fuzzing found `""` and names with spaces admitted, then sent as request paths (`.../classes/`
+# is a LIST, refused as a missing permission).
+ObjectName = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
 
 
 class LabelSelectorRequirement(Model):

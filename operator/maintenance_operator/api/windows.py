@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
@@ -15,6 +16,7 @@ from maintenance_operator.api.base import (
     DurationStr,
     LabelSelector,
     Model,
+    ObjectName,
     StatusModel,
     cel,
 )
@@ -145,7 +147,8 @@ class MaintenanceWindowSpec(WindowSpec):
         # reaches the operator: say what is expected instead of pydantic's one error per union branch.
         if not isinstance(value, str | list):
             raise ValueError(
-                f"must be a duration such as '72h' or a list of them such as ['168h', '24h', '1h'], not {value!r}"
+                f"must be a duration such as '72h' or a list of them such as ['168h', '24h', '1h'], "
+                f"not {json.dumps(value)}"  # as the user wrote it, not a Python repr
             )
         return value
 
@@ -180,7 +183,7 @@ class Retention(Model):
 
 class BackupWindowSpec(WindowSpec):
     schedule: ScheduleStr = names.DEFAULT_BACKUP_SCHEDULE
-    volume_snapshot_class_name: Annotated[str, Field(max_length=253)] | None = None
+    volume_snapshot_class_name: ObjectName | None = None
     retention: Retention = Retention(keep_last=7)
 
 

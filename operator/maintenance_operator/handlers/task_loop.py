@@ -21,6 +21,8 @@ from maintenance_operator.planning.window_status import FORBIDDEN, not_ready
 log = logging.getLogger(__name__)
 
 ERROR_BACKOFF = 5.0
+INVALID = 422
+REFUSED = "Refused"  # Ready=False: the API server refused an object the spec makes (its message says which)
 
 
 def resource_version(obj: Mapping[str, Any]) -> int:
@@ -124,11 +126,23 @@ class TaskLoop(ABC):
     async def _pass_denied(self, err: Forbidden) -> None:
         """A pass stopped by a 403: Ready=False with the permission it lacks, never a silent retry loop."""
         now = self.clock()
-        message = self.forbidden(err, now)
-        self.event(FORBIDDEN, message, now, warning=True, once=message)
+        await self._pass_stopped(FORBIDDEN, self.forbidden(err, now), now)
+
+    async def _pass_refused(self, err: ApiError) -> None:
+        """A pass stopped by a 422 (an object the spec produces is invalid, e.g. a StatefulSet): Ready=False with
+        the API server's own words, since only a spec change can fix it, never a silent retry loop."""
+        now = self.clock()
+        message = f"the API server refused what the spec asks for: {err}"
+        if message not in self._logged_forbidden:
+            self._logged_forbidden.add(message)
+            log.error("%s %s/%s: %s", self.kind, self.namespace, self.name, message)
+        await self._pass_stopped(REFUSED, message, now)
+
+    async def _pass_stopped(self, reason: str, message: str, now: datetime) -> None:
+        self.event(reason, message, now, warning=True, once=message)
         generation = self.body["metadata"].get("generation")
         try:
-            await self.write_status(not_ready(self._status, FORBIDDEN, message, now, generation))
+            await self.write_status(not_ready(self._status, reason, message, now, generation))
         except Forbidden as write_err:  # the status itself may not be patched: the log says so
             self.forbidden(write_err, now)
         except ApiError as write_err:
@@ -150,6 +164,12 @@ class TaskLoop(ABC):
                 raise
             except Forbidden as err:
                 await self._pass_denied(err)
+                wake_at = self.clock() + timedelta(seconds=ERROR_BACKOFF)
+            except ApiError as err:
+                if err.status != INVALID:
+                    log.exception("%s %s/%s: pass failed; retrying", type(self).__name__, self.namespace, self.name)
+                else:
+                    await self._pass_refused(err)
                 wake_at = self.clock() + timedelta(seconds=ERROR_BACKOFF)
             except Exception:
                 log.exception("%s %s/%s: pass failed; retrying", type(self).__name__, self.namespace, self.name)

@@ -42,6 +42,31 @@ def test_wire_form_is_camel_case() -> None:
         (ManagedDatabaseSpec, {"engine": "oracle", "version": "1", "storage": {"size": "1Gi"}}, "engine"),
         (ManagedDatabaseSpec, {"engine": "redis", "version": "latest", "storage": {"size": "1Gi"}}, "version"),
         (ManagedDatabaseSpec, {"engine": "redis", "version": "7.2", "storage": {"size": "lots"}}, "size"),
+        # Found by fuzzing: durations the old pattern admitted but the parser refuses failed every window pass.
+        (MaintenanceWindowSpec, {"selector": {}, "rolloutTimeout": "4h1909m933d"}, "rolloutTimeout"),
+        (MaintenanceWindowSpec, {"selector": {}, "noticeBefore": ["1h", "30m1h"]}, "noticeBefore"),
+        (BackupWindowSpec, {"selector": {}, "retention": {"maxAge": "99999999999999999999d"}}, "is too long"),
+        (MaintenanceWindowSpec, {"selector": {}, "noticeBefore": {"a": 1}}, 'not {"a": 1}'),
+        (MaintenanceWindowSpec, {"selector": {}, "noticeBefore": ["24h", "9999999d"]}, "longer than 3650d"),
+        (BackupWindowSpec, {"selector": {}, "volumeSnapshotClassName": ""}, "volumeSnapshotClassName"),
+        (
+            ManagedDatabaseSpec,
+            {"engine": "redis", "version": "7", "storage": {"size": "1", "className": "A b"}},
+            "className",
+        ),
+        (
+            ManagedDatabaseSpec,
+            {"engine": "redis", "version": "7", "storage": {"size": "1"}, "restoreFrom": {"volumeSnapshotName": "x y"}},
+            "volumeSnapshotName",
+        ),
+        (
+            ManagedDatabaseSpec,
+            {"engine": "redis", "version": "7", "storage": {"size": "1"}, "resources": {"requests": {"cpu": "abc"}}},
+            "resources.requests.cpu",
+        ),
+        # Found by fuzzing: a zero claim was admitted, then the StatefulSet PATCH failed with 422 forever.
+        (ManagedDatabaseSpec, {"engine": "redis", "version": "7", "storage": {"size": "0"}}, "storage.size must be"),
+        (ManagedDatabaseSpec, {"engine": "redis", "version": "7", "storage": {"size": "0.00Gi"}}, "greater than zero"),
     ],
 )
 def test_invalid_specs_name_the_field(model: Any, data: dict[str, Any], fragment: str) -> None:
@@ -53,3 +78,15 @@ def test_invalid_specs_name_the_field(model: Any, data: dict[str, Any], fragment
 def test_database_defaults_keep_data() -> None:
     spec = ManagedDatabaseSpec.model_validate({"engine": "postgresql", "version": "16.4", "storage": {"size": "1Gi"}})
     assert (spec.replicas, spec.on_delete, spec.apply_immediately) == (1, "Retain", False)
+
+
+@pytest.mark.parametrize("size", ["1", "0.5Gi", "10Gi", "100k", "0.001"])
+def test_positive_sizes_are_accepted(size: str) -> None:
+    spec = ManagedDatabaseSpec.model_validate({"engine": "redis", "version": "7", "storage": {"size": size}})
+    assert spec.storage.size == size
+
+
+@pytest.mark.parametrize("quantity", ["100m", "0.5", "1Gi", "2", "1e3", "512Mi"])
+def test_resource_quantities_are_accepted(quantity: str) -> None:
+    data = {"engine": "redis", "version": "7", "storage": {"size": "1"}, "resources": {"limits": {"memory": quantity}}}
+    assert ManagedDatabaseSpec.model_validate(data).resources is not None
