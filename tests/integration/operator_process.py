@@ -16,6 +16,10 @@ from tests.integration.credentials import grant_lease
 from tests.integration.polling import eventually
 
 
+class PortTaken(RuntimeError):
+    """The operator could not bind one of its ports."""
+
+
 class OperatorProcess:
     """The operator, watching the given namespaces, with its log kept in a file for failure reports.
 
@@ -42,6 +46,7 @@ class OperatorProcess:
         self.metrics_port = free_port()
         self.liveness_port = free_port()
         self.probe_port = free_port()
+        self.started_once = False
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -49,6 +54,18 @@ class OperatorProcess:
         return f"maintenance-operator ({self.identity})"
 
     def start(self) -> "OperatorProcess":
+        """Start it and wait for liveness. A port free when chosen can be taken since by any client's ephemeral
+        port (they share the range): then the first start of this object picks new ports and tries again."""
+        for attempt in range(3):
+            try:
+                return self._start()
+            except PortTaken:
+                if self.started_once or attempt == 2:
+                    raise
+                self.metrics_port, self.liveness_port, self.probe_port = free_port(), free_port(), free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self) -> "OperatorProcess":
         args = [sys.executable, "-m", "maintenance_operator.main", "--metrics-port", str(self.metrics_port)]
         args += ["--metrics-address", "127.0.0.1", "--liveness", f"http://127.0.0.1:{self.liveness_port}/healthz"]
         args += ["--probe-port", str(self.probe_port), "--probe-address", "127.0.0.1"]
@@ -68,11 +85,15 @@ class OperatorProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
         eventually(self._live, timeout=60, what=f"operator liveness; log:\n{self.log_text()}")
+        self.started_once = True
         return self
 
     def _live(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError(f"operator exited with {self.proc.returncode}:\n{self.log_text()}")
+            log = self.log_text()
+            if "address already in use" in log[-300:]:  # the traceback's last line
+                raise PortTaken(log)
+            raise RuntimeError(f"operator exited with {self.proc.returncode}:\n{log}")
         return http_ok(f"http://127.0.0.1:{self.liveness_port}/healthz")
 
     def probe(self, path: str) -> tuple[int, str]:
