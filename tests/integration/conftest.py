@@ -1,6 +1,6 @@
 """Fixtures for tests that run the operator against the local cluster."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -41,11 +41,23 @@ def operator(
     operator_kubeconfig: Path | None,
 ) -> Iterator[OperatorProcess]:
     """The real operator process, watching only this test's namespace; its log is printed if the test fails."""
-    proc = OperatorProcess(crds, [namespace], tmp_path / "operator.log", kubeconfig=operator_kubeconfig)
+    yield from running(crds, namespace, tmp_path, request, operator_kubeconfig)
+
+
+def running(
+    cluster: LocalCluster,
+    namespace: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    kubeconfig: Path | None,
+    extra_args: Sequence[str] = (),
+) -> Iterator[OperatorProcess]:
+    """The `operator` fixture's body, for fixtures of an operator started with other arguments."""
+    log = tmp_path / "operator.log"
+    proc = OperatorProcess(cluster, [namespace], log, extra_args=list(extra_args), kubeconfig=kubeconfig)
     with proc:
         yield proc
-    report = request.node.stash.get(FAILED, False)
-    if report:
+    if request.node.stash.get(FAILED, False):
         print(f"--- operator log ---\n{proc.log_text()[-20000:]}")
 
 

@@ -15,7 +15,7 @@ import pytest
 from maintenance_operator.kube.webhook import SECRET_NAME
 from tests.cluster.cluster import LocalCluster
 from tests.cluster.prometheus import PrometheusServer
-from tests.integration.conftest import FAILED, ROOT, scraping
+from tests.integration.conftest import ROOT, running, scraping
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
 from tests.integration.receiver import Answer, Receiver
@@ -77,12 +77,7 @@ def hooked(
 ) -> Iterator[OperatorProcess]:
     """The operator allowed to call 127.0.0.1 (and nothing else)."""
     args = ["--notice-webhook-allowed-hosts", "127.0.0.1"]
-    log = tmp_path / "operator.log"
-    proc = OperatorProcess(crds, [namespace], log, extra_args=args, kubeconfig=operator_kubeconfig)
-    with proc:
-        yield proc
-    if request.node.stash.get(FAILED, False):
-        print(f"--- operator log ---\n{proc.log_text()[-20000:]}")
+    yield from running(crds, namespace, tmp_path, request, operator_kubeconfig, extra_args=args)
 
 
 @pytest.fixture
