@@ -243,6 +243,10 @@ class PrometheusServer:
         """Every metric name Prometheus holds a series of (scraped or synthesized, such as `up`)."""
         return set(self._get("/api/v1/label/__name__/values"))
 
+    def firing(self, alert: str) -> bool:
+        """Whether the loaded alert rule `alert` fires now (for any of its label sets)."""
+        return any(r.name == alert and r.state == "firing" for r in self.rules())
+
     def rules(self) -> list[Rule]:
         """The loaded rules with their evaluation health and alert state."""
         groups = self._get("/api/v1/rules")["groups"]

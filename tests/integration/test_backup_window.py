@@ -224,7 +224,7 @@ def test_missed_backup_is_reported_when_the_window_closes(
     missed_total = f'maintenance_backup_missed_total{{namespace="{namespace}",window="daily"}}'
     eventually(lambda: prometheus.value(missed_total) == 1, what="the miss scraped")
     eventually(
-        lambda: any(r.name == "BackupMissed" and r.state == "firing" for r in prometheus.rules()),
+        lambda: prometheus.firing("BackupMissed"),
         timeout=30,
         what="the BackupMissed alert firing",
     )

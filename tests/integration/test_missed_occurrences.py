@@ -129,7 +129,7 @@ def missed_reported(
     missed_total = f'maintenance_window_missed_total{{namespace="{namespace}",window="missed"}}'
     eventually(lambda: prometheus.value(missed_total) == 1, what="the miss scraped")
     eventually(
-        lambda: any(r.name == "MaintenanceWindowMissed" and r.state == "firing" for r in prometheus.rules()),
+        lambda: prometheus.firing("MaintenanceWindowMissed"),
         timeout=30,
         what="the MaintenanceWindowMissed alert firing",
     )
