@@ -41,7 +41,7 @@ class TaskLoop(ABC):
         self.runtime = runtime
         self.clock = runtime.clock
         self._told: set[str] = set()
-        self._logged_forbidden: set[str] = set()
+        self._logged_stops: set[str] = set()  # why passes stopped (a 403, a 422), each logged once
         meta = body["metadata"]
         self.namespace: str = meta["namespace"]
         self.name: str = meta["name"]
@@ -118,8 +118,8 @@ class TaskLoop(ABC):
 
     def forbidden(self, err: Forbidden, now: datetime) -> str:
         """Log a missing permission once per text; the text, for the resource's condition."""
-        if err.message not in self._logged_forbidden:
-            self._logged_forbidden.add(err.message)
+        if err.message not in self._logged_stops:
+            self._logged_stops.add(err.message)
             log.error("%s %s/%s: %s", self.kind, self.namespace, self.name, err.message)
         return err.message
 
@@ -133,8 +133,8 @@ class TaskLoop(ABC):
         the API server's own words, since only a spec change can fix it, never a silent retry loop."""
         now = self.clock()
         message = f"the API server refused what the spec asks for: {err}"
-        if message not in self._logged_forbidden:
-            self._logged_forbidden.add(message)
+        if message not in self._logged_stops:
+            self._logged_stops.add(message)
             log.error("%s %s/%s: %s", self.kind, self.namespace, self.name, message)
         await self._pass_stopped(REFUSED, message, now)
 
