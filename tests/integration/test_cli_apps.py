@@ -12,6 +12,7 @@ from maintenance_operator.planning.times import parse_time
 from tests.cluster.cluster import LocalCluster
 from tests.integration.test_cli_support import (
     SINCE,
+    WEEKLY_CRON,
     apply,
     deployment,
     expected_starts,
@@ -32,7 +33,7 @@ WEB = {"tier": "web"}
 
 
 def weekly() -> dict[str, object]:
-    return window("weekly", schedule="0 14 * * 2", duration="1h", selector={"matchLabels": WEB})
+    return window("weekly", schedule=WEEKLY_CRON, duration="1h", selector={"matchLabels": WEB})
 
 
 def test_apps_shows_window_start_and_unselected(cluster: LocalCluster, namespace: str) -> None:

@@ -13,6 +13,7 @@ from maintenance_operator.api import names
 from tests.cluster.cluster import LocalCluster
 from tests.integration.test_cli_support import (
     SINCE,
+    WEEKLY_CRON,
     apply,
     expected_starts,
     grant,
@@ -61,7 +62,7 @@ def test_dbs_shows_updates_announcements_and_windows(crds: LocalCluster, namespa
     apply(
         cluster,
         namespace,
-        window("weekly", schedule="0 14 * * 2", duration="1h", selector={"matchLabels": DATA}),
+        window("weekly", schedule=WEEKLY_CRON, duration="1h", selector={"matchLabels": DATA}),
         mdb("orders", "postgresql", "16.6", labels=DATA),
         mdb("cache", "redis", "7.2.6", annotations=required("database-security", SINCE)),
         mdb("shop", "mysql", "8.0.41", labels=DATA, applyImmediately=True),

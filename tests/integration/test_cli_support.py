@@ -24,7 +24,18 @@ from tests.cluster.cluster import LocalCluster
 from tests.cluster.processes import poll
 
 SINCE = "2026-01-05T08:00:00Z"
-WEEKLY = sched.WindowSchedule.parse("0 14 * * 2", "1h")
+
+
+def _weekly_cron() -> str:
+    """Weekly at 14:00 UTC on the day after tomorrow: never open while a run lasts, whatever the day it starts.
+
+    Open, the plugin's table shows "open now, until END" instead of the start the tests look for.
+    """
+    return f"0 14 * * {(datetime.now(UTC).isoweekday() + 2) % 7}"  # cron's 0 is Sunday, isoweekday's 7
+
+
+WEEKLY_CRON = _weekly_cron()
+WEEKLY = sched.WindowSchedule.parse(WEEKLY_CRON, "1h")
 PAUSE = "registry.k8s.io/pause:3.10"  # never pulled: kwok fakes the containers
 _CRDS_INSTALLED: set[str] = set()
 
