@@ -38,9 +38,9 @@ ANNOTATION_OCCURRENCE_WINDOW: Final = _P + "occurrence-window"
 ANNOTATION_NOTICE_SENT: Final = _P + "notice-sent"
 # Who restarted it: `MaintenanceWindow/<name>`, beside the occurrence id in the pod template.
 ANNOTATION_RESTARTED_BY: Final = _P + "restarted-by"
-# On a window: open an ad-hoc occurrence now.
 # On a ManagedDatabase's StatefulSet: the image its pending version upgrade installs (set by the operator).
 ANNOTATION_TARGET_IMAGE: Final = _P + "target-image"
+# On a window: open an ad-hoc occurrence now.
 ANNOTATION_RUN_NOW: Final = _P + "run-now"
 # The annotation `kubectl rollout restart` sets in the pod template; the operator restarts the same way.
 ANNOTATION_RESTARTED_AT: Final = "kubectl.kubernetes.io/restartedAt"

@@ -1,4 +1,4 @@
-"""Prometheus metrics: what alerts and the dashboard in deploy/ are built on."""
+"""Prometheus metrics: what the alert rules (deploy/prometheus/rules.yaml) and the dashboard (deploy/grafana/) read."""
 
 import contextlib
 
