@@ -9,7 +9,7 @@ operator was down are reported once (`handledThrough`). Snapshots are listed onl
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance_operator import schedule as sched
@@ -42,14 +42,6 @@ NO_SNAPSHOT_API = (
 )
 RETRY_EVERY = timedelta(seconds=10)  # between attempts at a failed snapshot inside the window
 PROGRESS_CHECK = timedelta(seconds=5)  # a safety net: snapshot watch events wake the task first
-
-
-def scheduled_start(occurrence_id: str) -> datetime | None:
-    """The start of a scheduled occurrence from its id (`20261201T1400Z`); None for ad-hoc ids (with seconds)."""
-    try:
-        return datetime.strptime(occurrence_id, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 class BackupRunner(ScheduledWindow):
@@ -110,7 +102,7 @@ class BackupRunner(ScheduledWindow):
         last_run: dict[str, Any] | None = None
         if finishing and previous_run is not None:
             last_run = await self._finish(previous_run["occurrence"], databases, records, now)
-            if (start := scheduled_start(previous_run["occurrence"])) is not None:
+            if (start := sched.scheduled_start(previous_run["occurrence"])) is not None:
                 handled = max(filter(None, [handled, start]))
         missed: list[str] = []
         if catch_up_due and handled is not None and latest is not None:

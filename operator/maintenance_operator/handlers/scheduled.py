@@ -54,7 +54,7 @@ class ScheduledWindow(TaskLoop):
         if trigger is not None:
             if not (recorded and recorded.get("adHoc") and recorded.get("trigger") == trigger):
                 start = now.replace(microsecond=0)
-                occurrence = sched.Occurrence(start, start + ws.duration, start.strftime("%Y%m%dT%H%M%SZ"))
+                occurrence = sched.Occurrence(start, start + ws.duration, sched.run_now_id(start))
                 recorded = window_status.occurrence_ref(occurrence, ad_hoc=True, trigger=trigger)
                 # Status first: if we die before removing the annotation, the trigger matches and is not rerun.
                 written = await status.patch_status(

@@ -10,12 +10,13 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from maintenance_operator.api import names
 from maintenance_operator.planning.times import parse_time
+from maintenance_operator.schedule import run_now_id
 
 MAX_NAME = 253  # DNS-1123 subdomain, the limit for VolumeSnapshot names
 MAX_LABEL_VALUE = 63
@@ -85,7 +86,7 @@ def on_demand_id(now: datetime) -> str:
     """The occurrence id of an on-demand backup requested at ``now``: one per second, never an occurrence id."""
     if now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got {now!r}")
-    return names.ON_DEMAND_PREFIX + now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return names.ON_DEMAND_PREFIX + run_now_id(now)
 
 
 def snapshot_labels(database: str, pvc: str, occurrence_id: str, window: str | None) -> dict[str, str]:

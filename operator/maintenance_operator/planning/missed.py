@@ -13,15 +13,13 @@ reported.
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from maintenance_operator.planning.catchup import catch_up
 from maintenance_operator.planning.pending import pending
 from maintenance_operator.planning.restarts import Policy
 from maintenance_operator.planning.workloads import Workload
-from maintenance_operator.schedule import Occurrence, WindowSchedule, previous_occurrence
-
-_ID_FORMATS = ("%Y%m%dT%H%MZ", "%Y%m%dT%H%M%SZ")  # scheduled, and run-now (to the second)
+from maintenance_operator.schedule import Occurrence, WindowSchedule, id_start, previous_occurrence
 
 
 @dataclass(frozen=True)
@@ -34,16 +32,6 @@ class Decision:
     handled_through: datetime | None
 
 
-def occurrence_start(occurrence_id: str | None) -> datetime | None:
-    """The start an occurrence id names (scheduled or run-now), or None."""
-    for fmt in _ID_FORMATS:
-        try:
-            return datetime.strptime(occurrence_id or "", fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    return None
-
-
 def handled_since(handled_through: datetime | None, last_run: str | None, created: datetime | None) -> datetime | None:
     """Where the search for missed occurrences starts.
 
@@ -53,7 +41,7 @@ def handled_since(handled_through: datetime | None, last_run: str | None, create
     """
     if handled_through is not None:
         return handled_through
-    known = [t for t in (occurrence_start(last_run), created) if t is not None]
+    known = [t for t in (id_start(last_run), created) if t is not None]
     return max(known, default=None)
 
 

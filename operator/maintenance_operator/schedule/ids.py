@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 ID_FORMAT = "%Y%m%dT%H%MZ"
+RUN_NOW_ID_FORMAT = "%Y%m%dT%H%M%SZ"  # to the second: run-now and on-demand requests start at any instant
 
 
 def occurrence_id(start: datetime) -> str:
@@ -14,6 +15,23 @@ def occurrence_id(start: datetime) -> str:
     return start.astimezone(UTC).strftime(ID_FORMAT)
 
 
-def parse_occurrence_id(value: str) -> datetime:
-    """The UTC start an id names (for status and the CLI); ValueError if it is not an id."""
-    return datetime.strptime(value, ID_FORMAT).replace(tzinfo=UTC)
+def run_now_id(start: datetime) -> str:
+    """A run-now occurrence's id: its start to the second, so two requests within one second are one occurrence."""
+    return start.astimezone(UTC).strftime(RUN_NOW_ID_FORMAT)
+
+
+def id_start(value: str | None) -> datetime | None:
+    """The start any occurrence id names (scheduled or run-now); None for anything else."""
+    return scheduled_start(value or "") or _parse(value or "", RUN_NOW_ID_FORMAT)
+
+
+def _parse(value: str, fmt: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, fmt).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def scheduled_start(value: str) -> datetime | None:
+    """The start a scheduled occurrence's id names; None for anything else (a run-now id has seconds)."""
+    return _parse(value, ID_FORMAT)

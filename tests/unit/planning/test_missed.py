@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maintenance_operator.planning.missed import decide, handled_since, occurrence_start
+from maintenance_operator.planning.missed import decide, handled_since
 from maintenance_operator.planning.restarts import Policy
 from maintenance_operator.planning.workloads import Workload
-from maintenance_operator.schedule import WindowSchedule
+from maintenance_operator.schedule import WindowSchedule, id_start
 from tests.unit.planning.factories import pending_workload, workload
 
 DAILY = WindowSchedule.parse("0 14 * * *", "1h")
@@ -101,6 +101,6 @@ def test_handled_since(
 
 
 def test_occurrence_start_reads_both_id_forms() -> None:
-    assert occurrence_start("20261201T1400Z") == at(1, 14)
-    assert occurrence_start("20261201T140005Z") == at(1, 14) + timedelta(seconds=5)
-    assert occurrence_start(None) is None
+    assert id_start("20261201T1400Z") == at(1, 14)
+    assert id_start("20261201T140005Z") == at(1, 14) + timedelta(seconds=5)
+    assert id_start(None) is None

@@ -16,6 +16,7 @@ from maintenance_operator.schedule import (
     occurrence_id,
     open_occurrence,
     previous_occurrence,
+    scheduled_start,
 )
 from tests.unit.schedule.helpers import utc
 
@@ -234,6 +235,21 @@ def test_a_window_open_when_an_exclusion_begins_stays_open() -> None:
 )
 def test_occurrence_id(start: datetime, expected: str) -> None:
     assert occurrence_id(start) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("20261201T1400Z", utc("2026-12-01T14:00")),
+        ("20261201T140005Z", None),  # a run-now occurrence: its id has seconds
+        ("on-demand-20261201T1400Z", None),
+        ("", None),
+    ],
+)
+def test_scheduled_start_reads_an_id_back(value: str, expected: datetime | None) -> None:
+    assert scheduled_start(value) == expected
+    if expected is not None:
+        assert occurrence_id(expected) == value
 
 
 def test_exclusions_need_aware_times() -> None:
