@@ -17,7 +17,7 @@ from typing import Any
 from maintenance_operator.kube.client import KubeClient
 from maintenance_operator.kube.credentials import load_credentials
 from maintenance_operator.kube.informer import METADATA_LIST
-from maintenance_operator.planning.revisions import template_revision
+from maintenance_operator.planning.targets.revisions import template_revision
 from maintenance_operator.planning.times import parse_time
 from tests.cluster.cluster import LocalCluster
 

@@ -23,8 +23,8 @@ from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
 from maintenance_operator.kube.credentials import load_credentials
 from maintenance_operator.kube.informer import cancel
-from maintenance_operator.planning import webhooks
 from maintenance_operator.planning.leases import Timing
+from maintenance_operator.planning.windows import webhooks
 
 log = logging.getLogger("maintenance_operator")
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from maintenance_operator.api import names
-from maintenance_operator.planning.backups import snapshot_labels
-from maintenance_operator.planning.database_manifests import data_claim_name
+from maintenance_operator.planning.backups.snapshots import snapshot_labels
+from maintenance_operator.planning.databases.manifests import data_claim_name
 from tests.cluster.cluster import LocalCluster, SnapshotStack
 from tests.cluster.processes import poll
 from tests.integration.test_cli_dbs import mdb, running

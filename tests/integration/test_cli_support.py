@@ -18,8 +18,8 @@ import yaml
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
-from maintenance_operator.planning.assignment import handling_occurrence
 from maintenance_operator.planning.times import format_time
+from maintenance_operator.planning.windows.assignment import handling_occurrence
 from tests.cluster.cluster import LocalCluster
 from tests.cluster.processes import poll
 

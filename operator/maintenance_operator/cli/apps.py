@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from maintenance_operator.cli import common, kubeapi, reading, targets
-from maintenance_operator.planning.assignment import Assignment, assign
-from maintenance_operator.planning.pending import needs_since_stamp, pending
+from maintenance_operator.planning.targets.pending import needs_since_stamp, pending
+from maintenance_operator.planning.targets.workloads import Workload, workload_from_object
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.workloads import Workload, workload_from_object
+from maintenance_operator.planning.windows.assignment import Assignment, assign
 
 WORKLOADS = (kubeapi.DEPLOYMENTS, kubeapi.STATEFULSETS)
 

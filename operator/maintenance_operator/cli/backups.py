@@ -19,14 +19,14 @@ from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
 from maintenance_operator.cli import common, kubeapi, reading, targets
 from maintenance_operator.cli.errors import CliError
-from maintenance_operator.planning.backup_actions import (
+from maintenance_operator.planning.backups.actions import (
     belongs_to,
     on_demand_request,
     restore_refusal,
     restored_database,
     snapshot_manifest,
 )
-from maintenance_operator.planning.backups import SnapshotRecord, snapshot_record
+from maintenance_operator.planning.backups.snapshots import SnapshotRecord, snapshot_record
 from maintenance_operator.planning.times import format_time
 
 VOLUME_SNAPSHOTS = kubeapi.Resource(names.VOLUME_SNAPSHOT, names.SNAPSHOT_API_GROUP, "v1", "volumesnapshots")

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from maintenance_operator.cli import common, kubeapi, reading, targets
-from maintenance_operator.planning.assignment import Assignment, assign
-from maintenance_operator.planning.database_pending import DatabaseMaintenance, database_maintenance
+from maintenance_operator.planning.databases.pending import DatabaseMaintenance, database_maintenance
 from maintenance_operator.planning.times import format_time
+from maintenance_operator.planning.windows.assignment import Assignment, assign
 
 DOWNTIME = "downtime expected"
 IMMEDIATE = "applies immediately"

@@ -10,9 +10,9 @@ from functools import partial
 from maintenance_operator.api import names
 from maintenance_operator.cli import common, kubeapi
 from maintenance_operator.cli.errors import CliError
-from maintenance_operator.planning.pending import needs_since_stamp, pending
+from maintenance_operator.planning.targets.pending import needs_since_stamp, pending
+from maintenance_operator.planning.targets.workloads import workload_from_object
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.workloads import workload_from_object
 
 RESTARTABLE = {alias: r for alias, r in common.KIND_ALIASES.items() if r in (kubeapi.DEPLOYMENTS, kubeapi.STATEFULSETS)}
 

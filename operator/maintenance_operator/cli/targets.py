@@ -10,8 +10,8 @@ from typing import Any
 from maintenance_operator.cli import common, kubeapi, reading
 from maintenance_operator.cli.output import table
 from maintenance_operator.cli.windowobjects import parse_window
-from maintenance_operator.planning.assignment import Assignment, Candidate
 from maintenance_operator.planning.times import format_time
+from maintenance_operator.planning.windows.assignment import Assignment, Candidate
 
 NO_WINDOW = "no window selects it"
 WINDOWS_UNREADABLE = "unknown: you may not read MaintenanceWindows here"

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
 from maintenance_operator.api.windows import BackupWindowSpec, MaintenanceWindowSpec, WindowSpec
-from maintenance_operator.planning import assignment
+from maintenance_operator.planning.windows import assignment
 
 _SPECS: dict[str, type[WindowSpec]] = {
     names.MAINTENANCE_WINDOW: MaintenanceWindowSpec,

@@ -20,8 +20,9 @@ from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.kube import objects, paths, snapshots, status
 from maintenance_operator.kube.client import ApiError
-from maintenance_operator.planning import backup_status, window_status
-from maintenance_operator.planning.backups import (
+from maintenance_operator.planning.backups import status as backup_status
+from maintenance_operator.planning.backups.retention import RetentionPolicy, plan_retention
+from maintenance_operator.planning.backups.snapshots import (
     DataVolume,
     SnapshotRecord,
     label_value,
@@ -29,10 +30,10 @@ from maintenance_operator.planning.backups import (
     snapshot_record,
 )
 from maintenance_operator.planning.catchup import catch_up
-from maintenance_operator.planning.database_manifests import data_claim_name
-from maintenance_operator.planning.retention import RetentionPolicy, plan_retention
+from maintenance_operator.planning.databases.manifests import data_claim_name
+from maintenance_operator.planning.targets.workloads import Rollout
 from maintenance_operator.planning.times import format_time, parse_time
-from maintenance_operator.planning.workloads import Rollout
+from maintenance_operator.planning.windows import status as window_status
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ credit self-service. Pure wiring; the decisions are in `planning/`."""
 from maintenance_operator.api import names
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.self_service import SelfService
-from maintenance_operator.planning.revisions import TemplateRevision
-from maintenance_operator.planning.workloads import Workload
+from maintenance_operator.planning.targets.revisions import TemplateRevision
+from maintenance_operator.planning.targets.workloads import Workload
 
 
 class CacheEvents:

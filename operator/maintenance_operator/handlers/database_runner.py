@@ -20,19 +20,18 @@ from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.kube import events, objects, paths, status
 from maintenance_operator.kube.client import ApiError
-from maintenance_operator.planning import database_manifests as manifests
-from maintenance_operator.planning import versions
-from maintenance_operator.planning.database_status import (
+from maintenance_operator.planning.databases import manifests, versions
+from maintenance_operator.planning.databases.engines import engine
+from maintenance_operator.planning.databases.quantities import parse_quantity
+from maintenance_operator.planning.databases.status import (
     WindowSlot,
     announced_done,
     database_status,
     image_version,
     maintenance_annotations,
 )
-from maintenance_operator.planning.engines import engine
-from maintenance_operator.planning.quantities import parse_quantity
+from maintenance_operator.planning.targets.workloads import Workload
 from maintenance_operator.planning.times import format_time, parse_time
-from maintenance_operator.planning.workloads import Workload
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from maintenance_operator.api.windows import MaintenanceWindowSpec, NoticeWebhoo
 from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.kube import events, webhook, workloads
-from maintenance_operator.planning import notices as planning
-from maintenance_operator.planning import restarts, webhooks
+from maintenance_operator.planning.targets.workloads import Workload
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.workloads import Workload
+from maintenance_operator.planning.windows import notices as planning
+from maintenance_operator.planning.windows import restarts, webhooks
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 from maintenance_operator.api import names
 from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
-from maintenance_operator.planning import assignment
-from maintenance_operator.planning.backups import label_value
-from maintenance_operator.planning.workloads import Workload
+from maintenance_operator.planning.backups.snapshots import label_value
+from maintenance_operator.planning.targets.workloads import Workload
+from maintenance_operator.planning.windows import assignment
 
 log = logging.getLogger(__name__)
 

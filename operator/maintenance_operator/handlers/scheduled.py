@@ -14,8 +14,10 @@ from maintenance_operator.api.windows import WindowSpec
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.kube import status
-from maintenance_operator.planning import restarts, selectors, window_status
+from maintenance_operator.planning.targets import selectors
 from maintenance_operator.planning.times import format_time, parse_time
+from maintenance_operator.planning.windows import restarts
+from maintenance_operator.planning.windows import status as window_status
 
 SpecT = TypeVar("SpecT", bound=WindowSpec)
 

@@ -12,9 +12,9 @@ from maintenance_operator.api import names
 from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.kube import events, workloads
-from maintenance_operator.planning import pending as pend
+from maintenance_operator.planning.targets import pending as pend
+from maintenance_operator.planning.targets.workloads import Workload
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.workloads import Workload
 
 log = logging.getLogger(__name__)
 

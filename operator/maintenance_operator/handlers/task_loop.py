@@ -16,7 +16,7 @@ from maintenance_operator.api import names
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.kube import events, status
 from maintenance_operator.kube.client import ApiError, Forbidden
-from maintenance_operator.planning.window_status import FORBIDDEN, not_ready
+from maintenance_operator.planning.windows.status import FORBIDDEN, not_ready
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,11 @@ from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.kube import events, workloads
 from maintenance_operator.kube.client import ApiError, Forbidden
-from maintenance_operator.planning import assignment, missed, restarts, selectors, window_status
+from maintenance_operator.planning.targets import selectors
+from maintenance_operator.planning.targets.workloads import Rollout, Workload
 from maintenance_operator.planning.times import format_time, parse_time
-from maintenance_operator.planning.workloads import Rollout, Workload
+from maintenance_operator.planning.windows import assignment, missed, restarts
+from maintenance_operator.planning.windows import status as window_status
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from maintenance_operator.api import names
 from maintenance_operator.kube.client import KubeClient
 from maintenance_operator.kube.informer import Collection, Informer, cancel
-from maintenance_operator.planning.backups import SnapshotRecord, snapshot_record
-from maintenance_operator.planning.revisions import TemplateRevision, template_revision
-from maintenance_operator.planning.workloads import Workload, workload_from_object
+from maintenance_operator.planning.backups.snapshots import SnapshotRecord, snapshot_record
+from maintenance_operator.planning.targets.revisions import TemplateRevision, template_revision
+from maintenance_operator.planning.targets.workloads import Workload, workload_from_object
 
 T = TypeVar("T")
 

@@ -5,8 +5,8 @@ from typing import Any
 from maintenance_operator.api import names
 from maintenance_operator.kube import objects
 from maintenance_operator.kube.client import ApiError, KubeClient
-from maintenance_operator.planning.backup_actions import snapshot_manifest
-from maintenance_operator.planning.backups import SnapshotRequest
+from maintenance_operator.planning.backups.actions import snapshot_manifest
+from maintenance_operator.planning.backups.snapshots import SnapshotRequest
 
 _BASE = f"/apis/{names.SNAPSHOT_API_VERSION}"
 

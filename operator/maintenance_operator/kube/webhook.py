@@ -10,7 +10,7 @@ import aiohttp
 
 from maintenance_operator.kube import paths
 from maintenance_operator.kube.client import ApiError, KubeClient
-from maintenance_operator.planning import webhooks
+from maintenance_operator.planning.windows import webhooks
 
 ATTEMPT_TIMEOUT = 10.0  # seconds for one POST, connection included
 

@@ -6,8 +6,8 @@ from typing import Any
 from maintenance_operator.api import names
 from maintenance_operator.kube import paths
 from maintenance_operator.kube.client import MERGE_PATCH, STRATEGIC_MERGE_PATCH, KubeClient
+from maintenance_operator.planning.targets.workloads import Workload, restart_stamp
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.workloads import Workload, restart_stamp
 
 
 def restart_patch(

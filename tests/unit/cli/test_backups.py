@@ -15,7 +15,7 @@ from maintenance_operator.cli.backups import PERSISTENT_VOLUME_CLAIMS, VOLUME_SN
 from maintenance_operator.cli.errors import CliError
 from maintenance_operator.cli.kubeapi import MANAGED_DATABASES, KubeError
 from maintenance_operator.cli.main import build_parser, main
-from maintenance_operator.planning.backup_actions import (
+from maintenance_operator.planning.backups.actions import (
     on_demand_request,
     restore_refusal,
     restored_database,
@@ -23,7 +23,7 @@ from maintenance_operator.planning.backup_actions import (
     restored_size,
     snapshot_manifest,
 )
-from maintenance_operator.planning.backups import (
+from maintenance_operator.planning.backups.snapshots import (
     label_value,
     on_demand_id,
     snapshot_labels,

@@ -14,8 +14,8 @@ from maintenance_operator.cli import common, dbs
 from maintenance_operator.cli.kubeapi import MAINTENANCE_WINDOWS, MANAGED_DATABASES, KubeError
 from maintenance_operator.cli.main import main
 from maintenance_operator.cli.targets import NO_WINDOW, WINDOWS_UNREADABLE
-from maintenance_operator.planning.database_pending import database_maintenance
-from maintenance_operator.planning.versions import Refusal
+from maintenance_operator.planning.databases.pending import database_maintenance
+from maintenance_operator.planning.databases.versions import Refusal
 from tests.unit.cli.fakes import FakeApi, window
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday

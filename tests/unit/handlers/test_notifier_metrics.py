@@ -14,7 +14,7 @@ from maintenance_operator.api.windows import NoticeWebhook, SecretKeyRef
 from maintenance_operator.handlers import metrics, notifier
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.kube import webhook
-from maintenance_operator.planning import webhooks
+from maintenance_operator.planning.windows import webhooks
 from maintenance_operator.schedule import Occurrence
 from tests.unit.planning.factories import pending_workload
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from maintenance_operator.cli.windowobjects import parse_window
 from maintenance_operator.handlers.runtime import Runtime
-from maintenance_operator.planning import assignment
+from maintenance_operator.planning.windows import assignment
 
 NS = "shop"
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)

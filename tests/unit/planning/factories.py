@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from maintenance_operator.api import names
+from maintenance_operator.planning.targets.workloads import Rollout, Workload
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.workloads import Rollout, Workload
 
 # The platform default window: Tuesday 1 December 2026, 14:00-15:00 UTC.
 WINDOW_START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)

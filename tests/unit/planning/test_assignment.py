@@ -11,8 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintenance_operator.planning import selectors
-from maintenance_operator.planning.assignment import Assignment, Candidate, Ignored, assign, handling_occurrence, rank
+from maintenance_operator.planning.targets import selectors
+from maintenance_operator.planning.windows.assignment import (
+    Assignment,
+    Candidate,
+    Ignored,
+    assign,
+    handling_occurrence,
+    rank,
+)
 from maintenance_operator.schedule import Occurrence, WindowSchedule
 
 # Monday 2026-11-30 10:00 UTC.

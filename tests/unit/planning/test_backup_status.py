@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from maintenance_operator.planning.backup_status import backup_status, missed_summary, run_result, run_summary
-from maintenance_operator.planning.backups import BackupStep, DataVolume, SnapshotRequest, Wait
+from maintenance_operator.planning.backups.snapshots import BackupStep, DataVolume, SnapshotRequest, Wait
+from maintenance_operator.planning.backups.status import backup_status, missed_summary, run_result, run_summary
 
 NOW = datetime(2026, 11, 25, 13, 30, tzinfo=UTC)
 REQUEST = SnapshotRequest("orders-data-orders-0-x", "orders", "data-orders-0", {})

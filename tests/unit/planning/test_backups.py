@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maintenance_operator.api import names
-from maintenance_operator.planning.backups import (
+from maintenance_operator.planning.backups.snapshots import (
     MAX_LABEL_VALUE,
     MAX_NAME,
     DataVolume,

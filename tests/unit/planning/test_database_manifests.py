@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from maintenance_operator.api import names
 from maintenance_operator.api.database import ManagedDatabaseSpec
-from maintenance_operator.planning import database_manifests as dm
-from maintenance_operator.planning.engines import ENGINES
+from maintenance_operator.planning.databases import manifests as dm
+from maintenance_operator.planning.databases.engines import ENGINES
 
 DB = dm.DatabaseRef(name="orders", namespace="shop", uid="uid-orders")
 OWNER = {

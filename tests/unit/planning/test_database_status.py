@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from maintenance_operator.api import names
-from maintenance_operator.planning.database_status import (
+from maintenance_operator.planning.databases.quantities import parse_quantity
+from maintenance_operator.planning.databases.status import (
     WindowSlot,
     announced_done,
     database_status,
@@ -16,10 +17,15 @@ from maintenance_operator.planning.database_status import (
     maintenance_annotations,
     phase,
 )
-from maintenance_operator.planning.pending import done_by_restart, pending
-from maintenance_operator.planning.quantities import parse_quantity
-from maintenance_operator.planning.versions import Refusal, Refused, Unchanged, UpgradePending, VersionDecision
-from maintenance_operator.planning.workloads import Rollout, Workload
+from maintenance_operator.planning.databases.versions import (
+    Refusal,
+    Refused,
+    Unchanged,
+    UpgradePending,
+    VersionDecision,
+)
+from maintenance_operator.planning.targets.pending import done_by_restart, pending
+from maintenance_operator.planning.targets.workloads import Rollout, Workload
 from tests.unit.planning.factories import workload
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintenance_operator.planning.engines import (
+from maintenance_operator.planning.databases.engines import (
     ENGINES,
     MYSQL,
     POSTGRESQL,

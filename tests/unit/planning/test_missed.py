@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maintenance_operator.planning.missed import decide, handled_since
-from maintenance_operator.planning.restarts import Policy
-from maintenance_operator.planning.workloads import Workload
+from maintenance_operator.planning.targets.workloads import Workload
+from maintenance_operator.planning.windows.missed import decide, handled_since
+from maintenance_operator.planning.windows.restarts import Policy
 from maintenance_operator.schedule import WindowSchedule, id_start
 from tests.unit.planning.factories import pending_workload, workload
 

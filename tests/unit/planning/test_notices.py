@@ -7,15 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintenance_operator.planning.notices import (
+from maintenance_operator.planning.targets.workloads import Workload
+from maintenance_operator.planning.windows.notices import (
     NoticeRecord,
     format_record,
     merge,
     parse_record,
     plan_notices,
 )
-from maintenance_operator.planning.restarts import Policy, is_due
-from maintenance_operator.planning.workloads import Workload
+from maintenance_operator.planning.windows.restarts import Policy, is_due
 from tests.unit.planning.factories import (
     ANNOUNCED,
     OCCURRENCE,

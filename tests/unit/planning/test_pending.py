@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintenance_operator.planning.pending import (
+from maintenance_operator.planning.targets.pending import (
     Pending,
     completion_to_record,
     is_done,
@@ -16,7 +16,7 @@ from maintenance_operator.planning.pending import (
     pending,
     self_served,
 )
-from maintenance_operator.planning.workloads import Rollout, Workload
+from maintenance_operator.planning.targets.workloads import Rollout, Workload
 from tests.unit.planning.factories import ANNOUNCED, WINDOW, WINDOW_START, pending_workload, workload
 
 SINCE = ANNOUNCED

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from maintenance_operator.planning.pending import pending
-from maintenance_operator.planning.restarts import Policy, Step, Wait, is_due, plan
-from maintenance_operator.planning.workloads import Rollout, Workload
+from maintenance_operator.planning.targets.pending import pending
+from maintenance_operator.planning.targets.workloads import Rollout, Workload
+from maintenance_operator.planning.windows.restarts import Policy, Step, Wait, is_due, plan
 from tests.unit.planning.factories import (
     OCCURRENCE,
     PREVIOUS_OCCURRENCE,

@@ -11,8 +11,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from maintenance_operator.api.windows import Retention
-from maintenance_operator.planning.backups import SnapshotRecord
-from maintenance_operator.planning.retention import Deletion, Reason, RetentionPolicy, plan_retention
+from maintenance_operator.planning.backups.retention import Deletion, Reason, RetentionPolicy, plan_retention
+from maintenance_operator.planning.backups.snapshots import SnapshotRecord
 
 NOW = datetime(2026, 12, 10, 13, 30, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from maintenance_operator.planning.revisions import TemplateRevision, template_revision
+from maintenance_operator.planning.targets.revisions import TemplateRevision, template_revision
 
 CREATED = "2026-12-01T10:00:00Z"
 AT = datetime(2026, 12, 1, 10, tzinfo=UTC)

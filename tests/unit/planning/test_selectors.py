@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintenance_operator.planning.selectors import matches, selector_problem, to_query
+from maintenance_operator.planning.targets.selectors import matches, selector_problem, to_query
 
 WEB = {"app": "web", "tier": "frontend", "env": "prod"}
 

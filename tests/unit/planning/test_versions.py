@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintenance_operator.planning.engines import ENGINES, parse_version
-from maintenance_operator.planning.versions import (
+from maintenance_operator.planning.databases.engines import ENGINES, parse_version
+from maintenance_operator.planning.databases.versions import (
     Refusal,
     Refused,
     Unchanged,

@@ -4,7 +4,13 @@ from datetime import timedelta
 
 import pytest
 
-from maintenance_operator.planning.webhooks import delivery_id, host_problem, parse_patterns, retry_delay, signature
+from maintenance_operator.planning.windows.webhooks import (
+    delivery_id,
+    host_problem,
+    parse_patterns,
+    retry_delay,
+    signature,
+)
 
 ALLOWED = parse_patterns(" Hooks.Example.com, *.internal.example ,,")
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 from typing import Any
 
 from maintenance_operator.api.windows import MaintenanceWindowStatus
-from maintenance_operator.planning import restarts
-from maintenance_operator.planning.window_status import maintenance_status
+from maintenance_operator.planning.windows import restarts
+from maintenance_operator.planning.windows.status import maintenance_status
 from tests.unit.planning.factories import ANNOUNCED, WINDOW_START, workload
 
 NOW = WINDOW_START - timedelta(hours=1)

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from maintenance_operator.api import names
 from maintenance_operator.kube.workloads import restart_patch
+from maintenance_operator.planning.targets.workloads import Rollout, restart_stamp, rollout_state, workload_from_object
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.workloads import Rollout, restart_stamp, rollout_state, workload_from_object
 from tests.unit.planning.factories import (
     ANNOUNCED,
     OCCURRENCE,

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from maintenance_operator import schedule as sched
 from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.windows import MaintenanceWindowSpec
-from maintenance_operator.planning.selectors import matches, selector_problem
+from maintenance_operator.planning.targets.selectors import matches, selector_problem
 from maintenance_operator.planning.times import parse_time
 
 

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from maintenance_operator.api import names
 from maintenance_operator.api.database import ManagedDatabaseSpec
-from maintenance_operator.planning.engines import SECRET_HOST, SECRET_PORT, EngineSpec, engine
+from maintenance_operator.planning.databases.engines import SECRET_HOST, SECRET_PORT, EngineSpec, engine
 
 DATA_VOLUME: Final = "data"
 COMPONENT: Final = "database"

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from maintenance_operator.api import names
-from maintenance_operator.planning.pending import needs_since_stamp, pending
+from maintenance_operator.planning.databases.versions import Refused, UpgradePending, decide
+from maintenance_operator.planning.targets.pending import needs_since_stamp, pending
+from maintenance_operator.planning.targets.workloads import workload_from_object
 from maintenance_operator.planning.times import parse_time
-from maintenance_operator.planning.versions import Refused, UpgradePending, decide
-from maintenance_operator.planning.workloads import workload_from_object
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from maintenance_operator.api import names
-from maintenance_operator.planning.backups import (
+from maintenance_operator.planning.backups.snapshots import (
     SnapshotRecord,
     SnapshotRequest,
     label_value,
@@ -18,8 +18,8 @@ from maintenance_operator.planning.backups import (
     snapshot_labels,
     snapshot_name,
 )
-from maintenance_operator.planning.database_manifests import data_claim_name
-from maintenance_operator.planning.quantities import parse_quantity
+from maintenance_operator.planning.databases.manifests import data_claim_name
+from maintenance_operator.planning.databases.quantities import parse_quantity
 
 # Labels a restored copy does not inherit: the operator's own, and those by which a deployment tool claims an
 # object (Helm's and Argo CD's tracking labels): a copy the tool never created must not be adopted, or pruned, by it.

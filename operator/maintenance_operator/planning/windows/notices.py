@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from maintenance_operator import schedule as sched
-from maintenance_operator.planning.restarts import Policy, is_due
-from maintenance_operator.planning.workloads import Workload
+from maintenance_operator.planning.targets.workloads import Workload
+from maintenance_operator.planning.windows.restarts import Policy, is_due
 
 MAX_LEAD_TIMES = 10
 

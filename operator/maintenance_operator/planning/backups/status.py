@@ -9,9 +9,9 @@ from typing import Any
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
-from maintenance_operator.planning.backups import BackupStep
+from maintenance_operator.planning.backups.snapshots import BackupStep
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.window_status import invalid_status, missed_condition, missed_list, schedule_status
+from maintenance_operator.planning.windows.status import invalid_status, missed_condition, missed_list, schedule_status
 
 
 def run_result(step: BackupStep, *, closed: bool) -> str:

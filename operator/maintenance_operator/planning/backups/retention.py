@@ -18,7 +18,7 @@ from enum import StrEnum
 from itertools import groupby
 
 from maintenance_operator.api.windows import Retention
-from maintenance_operator.planning.backups import SnapshotRecord
+from maintenance_operator.planning.backups.snapshots import SnapshotRecord
 from maintenance_operator.planning.times import format_time
 from maintenance_operator.schedule import format_duration, parse_duration
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
-from maintenance_operator.planning.pending import pending
-from maintenance_operator.planning.restarts import Step
+from maintenance_operator.planning.targets.pending import pending
+from maintenance_operator.planning.targets.workloads import Workload
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.workloads import Workload
+from maintenance_operator.planning.windows.restarts import Step
 
 MAX_LISTED = 100  # status stays small (etcd object size); the count covers the rest
 MISSED_SHOWN = 20  # status.missedOccurrences keeps the most recent ones

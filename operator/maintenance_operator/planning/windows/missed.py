@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from maintenance_operator.planning.catchup import catch_up
-from maintenance_operator.planning.pending import pending
-from maintenance_operator.planning.restarts import Policy
-from maintenance_operator.planning.workloads import Workload
+from maintenance_operator.planning.targets.pending import pending
+from maintenance_operator.planning.targets.workloads import Workload
+from maintenance_operator.planning.windows.restarts import Policy
 from maintenance_operator.schedule import Occurrence, WindowSchedule, id_start, previous_occurrence
 
 

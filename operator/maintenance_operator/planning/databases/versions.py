@@ -7,7 +7,7 @@ dbs`. A refusal never touches the running database: the StatefulSet keeps the cu
 from dataclasses import dataclass
 from enum import StrEnum
 
-from maintenance_operator.planning.engines import ENGINES, EngineSpec, parse_version
+from maintenance_operator.planning.databases.engines import ENGINES, EngineSpec, parse_version
 
 
 class Refusal(StrEnum):

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from maintenance_operator.planning.pending import pending
-from maintenance_operator.planning.workloads import Rollout, Workload
+from maintenance_operator.planning.targets.pending import pending
+from maintenance_operator.planning.targets.workloads import Rollout, Workload
 
 
 class Wait(StrEnum):

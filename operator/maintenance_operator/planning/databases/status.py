@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from maintenance_operator.api import names
-from maintenance_operator.planning.database_pending import version_update_reason
-from maintenance_operator.planning.engines import engine
-from maintenance_operator.planning.pending import is_done, pending
+from maintenance_operator.planning.databases.engines import engine
+from maintenance_operator.planning.databases.pending import version_update_reason
+from maintenance_operator.planning.databases.versions import Refused, UpgradePending, VersionDecision
+from maintenance_operator.planning.targets.pending import is_done, pending
+from maintenance_operator.planning.targets.workloads import Rollout, Workload
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.versions import Refused, UpgradePending, VersionDecision
-from maintenance_operator.planning.window_status import condition
-from maintenance_operator.planning.workloads import Rollout, Workload
+from maintenance_operator.planning.windows.status import condition
 
 VERSION_ACCEPTED = "VersionAccepted"
 

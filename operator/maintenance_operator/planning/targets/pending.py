@@ -7,7 +7,7 @@ any moment and a new process reaches the same answers.
 from dataclasses import dataclass
 from datetime import datetime
 
-from maintenance_operator.planning.workloads import Rollout, Workload
+from maintenance_operator.planning.targets.workloads import Rollout, Workload
 
 
 @dataclass(frozen=True, slots=True)

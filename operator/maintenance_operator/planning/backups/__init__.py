@@ -1,0 +1,1 @@
+"""BackupWindow decisions: which snapshots to take, retention, status."""

@@ -1,0 +1,1 @@
+"""ManagedDatabase decisions: engines and versions, the manifests it owns, its pending upgrade, status."""

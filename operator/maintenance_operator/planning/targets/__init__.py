@@ -1,0 +1,1 @@
+"""What maintenance acts on: the slim view of a Deployment or StatefulSet, its pending state, revisions."""

@@ -1,0 +1,1 @@
+"""MaintenanceWindow decisions: which window handles a target, restarts, notices, missed occurrences."""
