@@ -51,6 +51,12 @@ def restart(
         if w.paused:
             raise CliError(f"{ref} is paused and cannot be restarted (resume it first: kubectl rollout resume {ref})")
         api.patch(resource, namespace, name, restart_patch(now), kubeapi.STRATEGIC_MERGE_PATCH)
+        if w.on_delete:
+            yield (
+                f"{ref} has updateStrategy OnDelete: no pod is replaced until it is deleted, and maintenance counts "
+                f"only once every pod runs the new revision; delete its pods one at a time, or let its window "
+                "evict them"
+            )
         found = pending(w)
         if w.required is None:
             yield f"{ref} restarted; no maintenance was pending on it"

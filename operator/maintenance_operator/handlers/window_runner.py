@@ -19,8 +19,9 @@ from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.notifier import Notifier
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
-from maintenance_operator.kube import events, workloads
+from maintenance_operator.kube import events, pods, workloads
 from maintenance_operator.kube.client import ApiError, Forbidden
+from maintenance_operator.planning.targets import pod_replacement as replacement
 from maintenance_operator.planning.targets import selectors
 from maintenance_operator.planning.targets.workloads import Rollout, Workload
 from maintenance_operator.planning.times import format_time, parse_time
@@ -124,6 +125,7 @@ class WindowRunner(ScheduledWindow):
             step = restarts.plan(again, occ_id, can_start, policy, now, blocked, finishing, self.stamp)
         if (followed := occ_id or finishing) is not None:
             self._report(step, followed, now)
+            await self._replace_pods(step.in_flight, followed, now)
 
         upcoming = sched.next_occurrences(ws, now, window_status.NEXT_SHOWN)
         notice_at = await self._notices(spec, ws, current, upcoming, targets, policy, now)
@@ -292,6 +294,34 @@ class WindowRunner(ScheduledWindow):
                 w, occurrence=occ_id, occurrence_window=window, restarted_at=now, rollout=Rollout.PROGRESSING
             )
         await asyncio.gather(*(one(w) for w in targets))
+
+    async def _replace_pods(self, in_flight: list[Workload], occ_id: str, now: datetime) -> None:
+        """OnDelete StatefulSets this window restarted: evict the next pod still on an older revision, one at a
+        time (`planning.pod_replacement`); the StatefulSet controller recreates it from the new one."""
+        for w in in_flight:
+            if not w.on_delete or w.key in self._patch_failed:
+                continue
+            try:
+                chosen = replacement.next_to_replace(
+                    await pods.of_workload(self.runtime.client, w), w.revision, w.replicas
+                )
+                if chosen is None or not await pods.evict(self.runtime.client, w.namespace, chosen.name):
+                    continue
+            except ApiError as err:
+                if isinstance(err, Forbidden):
+                    self._denied[w.key] = self.forbidden(err, now)
+                log.warning("replacing a pod of %s/%s failed: %s", w.namespace, w.ref, err)
+                continue
+            log.info("evicted pod %s/%s of OnDelete %s for occurrence %s", w.namespace, chosen.name, w.ref, occ_id)
+            involved = events.ref("apps/v1", w.kind, w.namespace, w.name, w.uid)
+            message = (
+                f"evicted pod {chosen.name} (revision {chosen.revision}) so that it is recreated from revision "
+                f"{w.revision}: updateStrategy OnDelete, restarted by {self.stamp} in occurrence {occ_id}"
+            )
+            key = f"PodEvicted{self.stamp}{w.key}{chosen.name}{w.revision}"
+            self.runtime.spawn(
+                events.emit(self.runtime.client, involved, "MaintenancePodEvicted", message, now, key=key)
+            )
 
     def _report(self, step: restarts.Step, occ_id: str, now: datetime) -> None:
         """Events and metrics once per target and occurrence for finished restarts."""

@@ -152,6 +152,21 @@ def test_restart_messages(obj: dict[str, object], message: str) -> None:
     assert message in next(restart.restart(api, [(DEPLOYMENTS, "web")], "team-a", NOW))
 
 
+def test_restart_of_an_on_delete_statefulset_says_no_pod_is_replaced() -> None:
+    api = FakeApi()
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "team-a"},
+        "spec": {"replicas": 3, "updateStrategy": {"type": "OnDelete"}},
+    }
+    api.add(STATEFULSETS, sts)
+    lines = list(restart.restart(api, [(STATEFULSETS, "db")], "team-a", NOW))
+    assert api.patches[0][3] == restart.restart_patch(NOW)
+    assert "statefulset/db has updateStrategy OnDelete: no pod is replaced until it is deleted" in lines[0]
+    assert lines[1] == "statefulset/db restarted; no maintenance was pending on it"
+
+
 def test_restart_paused_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     api = FakeApi()
     api.add(DEPLOYMENTS, deployment("team-a", "web", paused=True))

@@ -158,12 +158,22 @@ def sts_rolling(
         pytest.param(sts_rolling(ready=2), Rollout.PROGRESSING, id="a-pod-not-ready"),
         pytest.param(sts_rolling(replicas=1, ready=0), Rollout.PROGRESSING, id="single-replica-restarting"),
         pytest.param(statefulset(status={}), Rollout.PROGRESSING, id="just-created-no-status"),
-        # OnDelete: the controller never replaces pods on its own, so there is no rollout to wait for; the
-        # workload is settled once every replica is ready, whatever the revisions say.
+        # OnDelete: the controller replaces a pod only once it is gone, so a restart is done only when every pod
+        # runs the new revision (the window evicts them); currentRevision never moves, so it is not consulted.
         pytest.param(
             sts_rolling(strategy="OnDelete", updated=0, update_revision=NEW_REVISION),
+            Rollout.PROGRESSING,
+            id="on-delete-no-pod-replaced",
+        ),
+        pytest.param(
+            sts_rolling(strategy="OnDelete", updated=2, update_revision=NEW_REVISION),
+            Rollout.PROGRESSING,
+            id="on-delete-one-pod-left",
+        ),
+        pytest.param(
+            sts_rolling(strategy="OnDelete", updated=3, update_revision=NEW_REVISION),
             Rollout.COMPLETE,
-            id="on-delete-revisions-differ",
+            id="on-delete-every-pod-replaced",
         ),
         pytest.param(sts_rolling(strategy="OnDelete", ready=1), Rollout.PROGRESSING, id="on-delete-not-ready"),
         pytest.param(sts_rolling(strategy="OnDelete", observed=1), Rollout.PROGRESSING, id="on-delete-not-observed"),

@@ -51,6 +51,9 @@ class Workload:
     window_restarted_at: datetime | None = None
     # The window that wrote `occurrence` (`MaintenanceWindow/weekly`); None on stamps from before it was written.
     occurrence_window: str | None = None
+    # A StatefulSet with `updateStrategy: OnDelete`: a restart replaces its pods only when the window evicts them
+    # (see `planning.pod_replacement`).
+    on_delete: bool = False
 
     def restarted_in(self, window: str | None, occurrence_id: str) -> bool:
         """Restarted by `window` in that occurrence. Ids alone collide (two windows' occurrences of the same start,
@@ -99,15 +102,19 @@ def rollout_state(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any],
         if updated >= want and total <= updated and available >= updated:
             return Rollout.COMPLETE
         return Rollout.PROGRESSING
-    # StatefulSet (RollingUpdate): every replica updated and ready, and the revisions converged.
+    # StatefulSet: every replica updated and ready; with RollingUpdate the revisions converged too. OnDelete never
+    # moves currentRevision: its pods are updated only once each is gone, so every pod ready proves nothing.
     ready = _int(status.get("readyReplicas"))
-    strategy = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate")
-    if strategy == "OnDelete":
-        return Rollout.COMPLETE if ready >= want else Rollout.PROGRESSING
+    if _on_delete(spec):
+        return Rollout.COMPLETE if updated >= want and ready >= want else Rollout.PROGRESSING
     revisions_match = status.get("currentRevision") == status.get("updateRevision")
     if updated >= want and ready >= want and revisions_match:
         return Rollout.COMPLETE
     return Rollout.PROGRESSING
+
+
+def _on_delete(spec: Mapping[str, Any]) -> bool:
+    return (spec.get("updateStrategy") or {}).get("type") == "OnDelete"
 
 
 def restart_stamp(window: str, restarted_at: str) -> str:
@@ -164,6 +171,7 @@ def workload_from_object(kind: str, body: Mapping[str, Any]) -> Workload:
         image=_first_container(spec).get("image"),
         target_image=annotations.get(names.ANNOTATION_TARGET_IMAGE) or None,
         revision=_revision(kind, annotations, status),
+        on_delete=kind == "StatefulSet" and _on_delete(spec),
     )
 
 
