@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from maintenance_operator.api import rest
 from maintenance_operator.cli import common, kubeapi, reading, targets
 from maintenance_operator.planning.targets.pending import needs_since_stamp, pending
 from maintenance_operator.planning.targets.workloads import Workload, workload_from_object
 from maintenance_operator.planning.times import format_time
 from maintenance_operator.planning.windows.assignment import Assignment, assign
 
-WORKLOADS = (kubeapi.DEPLOYMENTS, kubeapi.STATEFULSETS)
+WORKLOADS = (rest.DEPLOYMENTS, rest.STATEFULSETS)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,9 +81,9 @@ def collect(
     api: kubeapi.Api, namespace: str | None, now: datetime
 ) -> tuple[list[dict[str, Any]], reading.Listing, list[dict[str, str]]]:
     """Rows sorted by namespace, kind, name; the read; the windows ignored because they are invalid."""
-    resources = [*WORKLOADS, kubeapi.MAINTENANCE_WINDOWS]
-    listing = reading.read(api, resources, namespace, optional=[kubeapi.MAINTENANCE_WINDOWS])
-    windows = targets.window_candidates(listing.items[kubeapi.MAINTENANCE_WINDOWS])
+    resources = [*WORKLOADS, rest.MAINTENANCE_WINDOWS]
+    listing = reading.read(api, resources, namespace, optional=[rest.MAINTENANCE_WINDOWS])
+    windows = targets.window_candidates(listing.items[rest.MAINTENANCE_WINDOWS])
     items: list[dict[str, Any]] = []
     ignored: dict[tuple[str, str], str] = {}
     for resource in WORKLOADS:
@@ -92,7 +93,7 @@ def collect(
             if found is None:
                 continue
             assignment = None
-            if listing.readable(kubeapi.MAINTENANCE_WINDOWS, w.namespace):
+            if listing.readable(rest.MAINTENANCE_WINDOWS, w.namespace):
                 assignment = assign(windows.get(w.namespace, []), w.labels, now)
                 ignored.update({(w.namespace, i.name): i.problem for i in assignment.ignored})
             items.append(describe(w, *found, assignment))

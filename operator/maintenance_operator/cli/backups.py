@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from maintenance_operator import schedule as sched
-from maintenance_operator.api import names
+from maintenance_operator.api import names, rest
 from maintenance_operator.cli import common, kubeapi, reading, targets
 from maintenance_operator.cli.errors import CliError
 from maintenance_operator.planning.backups.actions import (
@@ -29,8 +29,6 @@ from maintenance_operator.planning.backups.actions import (
 from maintenance_operator.planning.backups.snapshots import SnapshotRecord, snapshot_record
 from maintenance_operator.planning.times import format_time
 
-VOLUME_SNAPSHOTS = kubeapi.Resource(names.VOLUME_SNAPSHOT, names.SNAPSHOT_API_GROUP, "v1", "volumesnapshots")
-PERSISTENT_VOLUME_CLAIMS = kubeapi.Resource("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims")
 ON_DEMAND = "on-demand"
 READY = "ready"
 IN_PROGRESS = "in progress"
@@ -38,7 +36,7 @@ DELETING = "deleting"
 DEFAULT_TIMEOUT = "5m"
 POLL_SECONDS = 1.0
 NO_SNAPSHOT_API = (
-    f"the API server does not serve {VOLUME_SNAPSHOTS.name} ({names.SNAPSHOT_API_VERSION}): "
+    f"the API server does not serve {rest.VOLUME_SNAPSHOTS.name} ({rest.VOLUME_SNAPSHOTS.api_version}): "
     "the CSI snapshot CRDs and snapshot-controller must be installed for backups"
 )
 
@@ -176,13 +174,13 @@ def collect(
 ) -> tuple[list[dict[str, Any]], reading.Listing]:
     """The operator's snapshots (of ``database`` only, if given), sorted by namespace, database, then time."""
     try:
-        listing = reading.read(api, [VOLUME_SNAPSHOTS], namespace)
+        listing = reading.read(api, [rest.VOLUME_SNAPSHOTS], namespace)
     except kubeapi.KubeError as err:
         if err.status == 404:
             raise CliError(NO_SNAPSHOT_API) from None
         raise
     items = []
-    for obj in listing.items[VOLUME_SNAPSHOTS]:
+    for obj in listing.items[rest.VOLUME_SNAPSHOTS]:
         record = snapshot_record(obj)
         if not record.managed or (database is not None and not belongs_to(record, database)):
             continue
@@ -216,7 +214,7 @@ def _missing(err: kubeapi.KubeError) -> bool:
 def check_data_volume(api: kubeapi.Api, namespace: str, database: str, pvc: str) -> None:
     """Refuse a database whose data volume does not exist (yet); one may not be allowed to read PVCs: then try."""
     try:
-        api.get(PERSISTENT_VOLUME_CLAIMS, namespace, pvc)
+        api.get(rest.PERSISTENT_VOLUME_CLAIMS, namespace, pvc)
     except kubeapi.KubeError as err:
         if _missing(err):
             raise CliError(
@@ -231,11 +229,11 @@ def backup(
     api: kubeapi.Api, namespace: str, database: str, now: datetime, snapshot_class: str | None = None
 ) -> dict[str, Any]:
     """Create the on-demand VolumeSnapshot of the database's data volume; returns what the API server stored."""
-    api.get(kubeapi.MANAGED_DATABASES, namespace, database)  # it must exist: a clear error otherwise
+    api.get(rest.MANAGED_DATABASES, namespace, database)  # it must exist: a clear error otherwise
     request = on_demand_request(database, now)
     check_data_volume(api, namespace, database, request.pvc)
     try:
-        return api.create(VOLUME_SNAPSHOTS, namespace, snapshot_manifest(request, namespace, snapshot_class))
+        return api.create(rest.VOLUME_SNAPSHOTS, namespace, snapshot_manifest(request, namespace, snapshot_class))
     except kubeapi.KubeError as err:
         if err.status == 409:
             raise CliError(
@@ -259,7 +257,7 @@ def wait_ready(
     deadline = clock() + timeout.total_seconds()
     while True:
         try:
-            record = snapshot_record(api.get(VOLUME_SNAPSHOTS, namespace, name))
+            record = snapshot_record(api.get(rest.VOLUME_SNAPSHOTS, namespace, name))
         except kubeapi.KubeError as err:
             if _missing(err):
                 raise CliError(f"VolumeSnapshot {name} was deleted before it became ready") from None
@@ -289,7 +287,7 @@ def run_backup(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if args.wait:
         wait_ready(api, namespace, name, args.timeout)
-        size = (api.get(VOLUME_SNAPSHOTS, namespace, name).get("status") or {}).get("restoreSize")
+        size = (api.get(rest.VOLUME_SNAPSHOTS, namespace, name).get("status") or {}).get("restoreSize")
         print(f"{name} is ready to use" + (f" ({size})" if size else ""), file=sys.stderr)
     else:
         print(f"Follow it: kubectl maintenance backups {args.database} -n {namespace}", file=sys.stderr)
@@ -303,9 +301,9 @@ def restore(
     api: kubeapi.Api, namespace: str, database: str, snapshot: str, new_name: str, *, force: bool = False
 ) -> tuple[dict[str, Any], list[str]]:
     """Create ManagedDatabase ``new_name`` from ``snapshot`` of ``database``; returns it and warnings to show."""
-    source = api.get(kubeapi.MANAGED_DATABASES, namespace, database)
+    source = api.get(rest.MANAGED_DATABASES, namespace, database)
     try:
-        snap = api.get(VOLUME_SNAPSHOTS, namespace, snapshot)
+        snap = api.get(rest.VOLUME_SNAPSHOTS, namespace, snapshot)
     except kubeapi.KubeError as err:
         if _missing(err):
             raise CliError(
@@ -323,7 +321,7 @@ def restore(
         warnings.append(f"VolumeSnapshot {snapshot} is a backup of {owner}; restoring it anyway (--force)")
     exists = f"ManagedDatabase {new_name} already exists in namespace {namespace}; choose another name with --as"
     try:
-        api.get(kubeapi.MANAGED_DATABASES, namespace, new_name)
+        api.get(rest.MANAGED_DATABASES, namespace, new_name)
     except kubeapi.KubeError as err:
         if not _missing(err):
             raise
@@ -331,7 +329,7 @@ def restore(
         raise CliError(exists)
     manifest = restored_database(source, new_name, snapshot, (snap.get("status") or {}).get("restoreSize"))
     try:
-        created = api.create(kubeapi.MANAGED_DATABASES, namespace, manifest)
+        created = api.create(rest.MANAGED_DATABASES, namespace, manifest)
     except kubeapi.KubeError as err:
         if err.status == 409:
             raise CliError(exists) from None

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import argparse
 
+from maintenance_operator.api import rest
 from maintenance_operator.cli import kubeapi
 from maintenance_operator.cli.output import FORMATS
 
 # kubectl's names and short names for the kinds the plugin acts on.
 KIND_ALIASES = {
-    "deployment": kubeapi.DEPLOYMENTS,
-    "deployments": kubeapi.DEPLOYMENTS,
-    "deploy": kubeapi.DEPLOYMENTS,
-    "deployment.apps": kubeapi.DEPLOYMENTS,
-    "statefulset": kubeapi.STATEFULSETS,
-    "statefulsets": kubeapi.STATEFULSETS,
-    "sts": kubeapi.STATEFULSETS,
-    "statefulset.apps": kubeapi.STATEFULSETS,
-    "manageddatabase": kubeapi.MANAGED_DATABASES,
-    "manageddatabases": kubeapi.MANAGED_DATABASES,
-    "mdb": kubeapi.MANAGED_DATABASES,
+    "deployment": rest.DEPLOYMENTS,
+    "deployments": rest.DEPLOYMENTS,
+    "deploy": rest.DEPLOYMENTS,
+    "deployment.apps": rest.DEPLOYMENTS,
+    "statefulset": rest.STATEFULSETS,
+    "statefulsets": rest.STATEFULSETS,
+    "sts": rest.STATEFULSETS,
+    "statefulset.apps": rest.STATEFULSETS,
+    "manageddatabase": rest.MANAGED_DATABASES,
+    "manageddatabases": rest.MANAGED_DATABASES,
+    "mdb": rest.MANAGED_DATABASES,
 }
 
 
@@ -47,7 +48,7 @@ def scope(args: argparse.Namespace, api: kubeapi.Api) -> str | None:
     return str(args.namespace or api.default_namespace)
 
 
-def parse_target(text: str, kinds: dict[str, kubeapi.Resource]) -> tuple[kubeapi.Resource, str]:
+def parse_target(text: str, kinds: dict[str, rest.Resource]) -> tuple[rest.Resource, str]:
     """`deployment/web` -> (DEPLOYMENTS, "web"); raises argparse.ArgumentTypeError naming the accepted kinds."""
     kind, sep, name = text.partition("/")
     resource = kinds.get(kind.lower())
@@ -59,6 +60,6 @@ def parse_target(text: str, kinds: dict[str, kubeapi.Resource]) -> tuple[kubeapi
     return resource, name
 
 
-def target_ref(resource: kubeapi.Resource, name: str) -> str:
+def target_ref(resource: rest.Resource, name: str) -> str:
     """How kubectl prints a target: `deployment/web`."""
     return f"{resource.kind.lower()}/{name}"

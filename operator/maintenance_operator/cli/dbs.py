@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from maintenance_operator.api import rest
 from maintenance_operator.cli import common, kubeapi, reading, targets
 from maintenance_operator.planning.databases.pending import DatabaseMaintenance, database_maintenance
 from maintenance_operator.planning.times import format_time
@@ -41,7 +42,7 @@ def describe(obj: Mapping[str, Any], m: DatabaseMaintenance, assignment: Assignm
     replicas = spec.get("replicas")
     return {
         "namespace": meta.get("namespace", ""),
-        "kind": kubeapi.MANAGED_DATABASES.kind,
+        "kind": rest.MANAGED_DATABASES.kind,
         "name": meta.get("name", ""),
         "engine": spec.get("engine"),
         "reason": m.reason,
@@ -85,19 +86,19 @@ def collect(
     api: kubeapi.Api, namespace: str | None, now: datetime
 ) -> tuple[list[dict[str, Any]], reading.Listing, list[dict[str, str]]]:
     """Rows (one per pending maintenance) sorted by namespace and name; the read; the invalid windows ignored."""
-    resources = [kubeapi.MANAGED_DATABASES, kubeapi.MAINTENANCE_WINDOWS]
-    listing = reading.read(api, resources, namespace, optional=[kubeapi.MAINTENANCE_WINDOWS])
-    windows = targets.window_candidates(listing.items[kubeapi.MAINTENANCE_WINDOWS])
+    resources = [rest.MANAGED_DATABASES, rest.MAINTENANCE_WINDOWS]
+    listing = reading.read(api, resources, namespace, optional=[rest.MAINTENANCE_WINDOWS])
+    windows = targets.window_candidates(listing.items[rest.MAINTENANCE_WINDOWS])
     items: list[dict[str, Any]] = []
     ignored: dict[tuple[str, str], str] = {}
-    for obj in listing.items[kubeapi.MANAGED_DATABASES]:
+    for obj in listing.items[rest.MANAGED_DATABASES]:
         found = database_maintenance(obj)
         if not found:
             continue
         meta = obj.get("metadata") or {}
         ns = str(meta.get("namespace") or "")
         assignment = None
-        if listing.readable(kubeapi.MAINTENANCE_WINDOWS, ns):
+        if listing.readable(rest.MAINTENANCE_WINDOWS, ns):
             assignment = assign(windows.get(ns, []), dict(meta.get("labels") or {}), now)
             ignored.update({(ns, i.name): i.problem for i in assignment.ignored})
         items += [describe(obj, m, assignment) for m in found]

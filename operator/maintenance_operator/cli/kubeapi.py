@@ -1,8 +1,8 @@
 """The plugin's only contact with the API server: a few typed calls returning plain dicts.
 
 The CLI is short-lived, so it uses the synchronous `kubernetes` client with the caller's kubeconfig (`KUBECONFIG`,
-`--kubeconfig`, `--context`) and raw REST paths, which treat built-in kinds and our CRDs alike. Every failure
-becomes a `KubeError` whose text is one line a person can act on.
+`--kubeconfig`, `--context`) and raw REST paths (`api.rest`, the operator's own), which treat built-in kinds and
+our CRDs alike. Every failure becomes a `KubeError` whose text is one line a person can act on.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,44 +18,14 @@ from kubernetes import config as _kube_config
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
 
-from maintenance_operator.api import names
+from maintenance_operator.api.rest import JSON, NAMESPACES, Resource
 from maintenance_operator.cli.errors import CliError
 
 TIMEOUT_SECONDS = 30
 PAGE_SIZE = 500
-MERGE_PATCH = "application/merge-patch+json"
-STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 # The client is untyped: calls go through Any so mypy --strict accepts them.
 kube_config: Any = _kube_config
 _SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-
-
-@dataclass(frozen=True)
-class Resource:
-    """A namespaced resource type; `name` is how kubectl and RBAC messages spell it (`deployments.apps`)."""
-
-    kind: str
-    group: str
-    version: str
-    plural: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-    def path(self, namespace: str | None, name: str | None = None) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        scope = f"/namespaces/{namespace}" if namespace else ""
-        return f"{base}{scope}/{self.plural}" + (f"/{name}" if name else "")
-
-
-DEPLOYMENTS = Resource("Deployment", "apps", "v1", "deployments")
-STATEFULSETS = Resource("StatefulSet", "apps", "v1", "statefulsets")
-MAINTENANCE_WINDOWS = Resource(
-    names.MAINTENANCE_WINDOW, names.GROUP, names.VERSION, names.PLURALS[names.MAINTENANCE_WINDOW]
-)
-BACKUP_WINDOWS = Resource(names.BACKUP_WINDOW, names.GROUP, names.VERSION, names.PLURALS[names.BACKUP_WINDOW])
-MANAGED_DATABASES = Resource(names.MANAGED_DATABASE, names.GROUP, names.VERSION, names.PLURALS[names.MANAGED_DATABASE])
 
 
 class KubeError(CliError):
@@ -126,7 +95,7 @@ class Kube:
         body: Mapping[str, Any] | None = None,
         content_type: str | None = None,
     ) -> dict[str, Any]:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": JSON}
         if content_type:
             headers["Content-Type"] = content_type
         request = self._client.param_serialize(
@@ -155,16 +124,15 @@ class Kube:
         while True:
             query = [("limit", str(PAGE_SIZE))] + ([("continue", token)] if token else [])
             page = self._call("GET", resource.path(namespace), ("list", resource, namespace, None), query)
-            kind = resource.kind
-            api_version = f"{resource.group}/{resource.version}" if resource.group else resource.version
             # List items carry no kind/apiVersion; fill them in so rendering and tests see whole objects.
+            kind, api_version = resource.kind, resource.api_version
             items += [{"apiVersion": api_version, "kind": kind, **item} for item in page.get("items") or []]
             token = (page.get("metadata") or {}).get("continue") or ""
             if not token:
                 return items
 
     def list_namespaces(self) -> list[str]:
-        page = self._call("GET", "/api/v1/namespaces", ("list", "namespaces", None, None))
+        page = self._call("GET", NAMESPACES.path(), ("list", NAMESPACES.plural, None, None))
         return sorted(item["metadata"]["name"] for item in page.get("items") or [])
 
     def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
@@ -179,7 +147,7 @@ class Kube:
     def create(self, resource: Resource, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
         name = str((body.get("metadata") or {}).get("name") or "") or None
         what = ("create", resource, namespace, name)
-        return self._call("POST", resource.path(namespace), what, body=body, content_type="application/json")
+        return self._call("POST", resource.path(namespace), what, body=body, content_type=JSON)
 
 
 def _server_message(data: bytes) -> str:

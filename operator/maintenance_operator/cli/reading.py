@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from maintenance_operator.cli.kubeapi import Api, KubeError, Resource
+from maintenance_operator.api.rest import Resource
+from maintenance_operator.cli.kubeapi import Api, KubeError
 from maintenance_operator.cli.output import structured
 
 PARALLEL_READS = 8

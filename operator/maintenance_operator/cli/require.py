@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from maintenance_operator.api import names
+from maintenance_operator.api import names, rest
 from maintenance_operator.cli import common, kubeapi
 from maintenance_operator.cli.errors import CliError
 from maintenance_operator.planning.times import format_time, parse_time
@@ -71,14 +71,14 @@ def annotations_patch(reason: str, since: datetime) -> dict[str, object]:
 
 def require(
     api: kubeapi.Api,
-    targets: list[tuple[kubeapi.Resource, str]],
+    targets: list[tuple[rest.Resource, str]],
     namespace: str,
     reason: str,
     since: datetime,
 ) -> Iterator[str]:
     """Patch the targets in turn, a line for each done; the first failure raises and stops the rest."""
     for resource, name in targets:
-        api.patch(resource, namespace, name, annotations_patch(reason, since), kubeapi.MERGE_PATCH)
+        api.patch(resource, namespace, name, annotations_patch(reason, since), rest.MERGE_PATCH)
         yield f"{common.target_ref(resource, name)}: maintenance required ({reason}) since {format_time(since)}"
 
 

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 
-from maintenance_operator.api import names
+from maintenance_operator.api import names, rest
 from maintenance_operator.cli import common, kubeapi
 from maintenance_operator.cli.errors import CliError
 from maintenance_operator.planning.targets.pending import needs_since_stamp, pending
 from maintenance_operator.planning.targets.workloads import workload_from_object
 from maintenance_operator.planning.times import format_time
 
-RESTARTABLE = {alias: r for alias, r in common.KIND_ALIASES.items() if r in (kubeapi.DEPLOYMENTS, kubeapi.STATEFULSETS)}
+RESTARTABLE = {alias: r for alias, r in common.KIND_ALIASES.items() if r in (rest.DEPLOYMENTS, rest.STATEFULSETS)}
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,16 +41,14 @@ def restart_patch(now: datetime) -> dict[str, object]:
     return {"spec": {"template": {"metadata": {"annotations": annotations}}}}
 
 
-def restart(
-    api: kubeapi.Api, targets: list[tuple[kubeapi.Resource, str]], namespace: str, now: datetime
-) -> Iterator[str]:
+def restart(api: kubeapi.Api, targets: list[tuple[rest.Resource, str]], namespace: str, now: datetime) -> Iterator[str]:
     """Restart the targets in turn, saying for each what the operator will make of it; stops at a failure."""
     for resource, name in targets:
         ref = common.target_ref(resource, name)
         w = workload_from_object(resource.kind, api.get(resource, namespace, name))
         if w.paused:
             raise CliError(f"{ref} is paused and cannot be restarted (resume it first: kubectl rollout resume {ref})")
-        api.patch(resource, namespace, name, restart_patch(now), kubeapi.STRATEGIC_MERGE_PATCH)
+        api.patch(resource, namespace, name, restart_patch(now), rest.STRATEGIC_MERGE_PATCH)
         if w.on_delete:
             yield (
                 f"{ref} has updateStrategy OnDelete: no pod is replaced until it is deleted, and maintenance counts "

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maintenance_operator import schedule as sched
-from maintenance_operator.api import names
+from maintenance_operator.api import names, rest
 from maintenance_operator.cli import common, kubeapi, reading
 from maintenance_operator.cli.output import table
 from maintenance_operator.cli.windowobjects import WindowObject, parse_window
@@ -91,8 +91,8 @@ def render_table(items: list[dict[str, Any]], all_namespaces: bool) -> str:
 
 
 def collect(api: kubeapi.Api, namespace: str | None, now: datetime) -> tuple[list[dict[str, Any]], reading.Listing]:
-    resources = [kubeapi.MAINTENANCE_WINDOWS, kubeapi.BACKUP_WINDOWS]
-    listing = reading.read(api, resources, namespace, optional=[kubeapi.BACKUP_WINDOWS])
+    resources = [rest.MAINTENANCE_WINDOWS, rest.BACKUP_WINDOWS]
+    listing = reading.read(api, resources, namespace, optional=[rest.BACKUP_WINDOWS])
     objects = [parse_window(obj) for items in listing.items.values() for obj in items]
     items = [describe(w, now) for w in sorted(objects, key=lambda w: (w.namespace, w.kind, w.name))]
     return items, listing

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from maintenance_operator.api import names
+from maintenance_operator.api import names, rest
 from maintenance_operator.kube.client import KubeClient
 from maintenance_operator.kube.informer import Collection, Informer, cancel
 from maintenance_operator.planning.backups.snapshots import SnapshotRecord, snapshot_record
@@ -26,9 +26,6 @@ WorkloadListener = Callable[[Workload | None, Workload | None], None]
 RevisionListener = Callable[[TemplateRevision], None]
 SnapshotListener = Callable[[str], None]  # the namespace whose snapshots changed
 
-_APPS = "/apis/apps/v1"
-_SNAPSHOTS = f"/apis/{names.SNAPSHOT_API_VERSION}"
-
 
 def _scopes(namespaces: Sequence[str]) -> tuple[list[str | None], Callable[[str], bool]]:
     """Per-namespace watches for plain names; one cluster-wide watch, filtered, for glob patterns or none."""
@@ -37,10 +34,6 @@ def _scopes(namespaces: Sequence[str]) -> tuple[list[str | None], Callable[[str]
     if not namespaces:
         return [None], lambda _ns: True
     return [None], lambda ns: any(fnmatch.fnmatchcase(ns, pattern) for pattern in namespaces)
-
-
-def _path(base: str, plural: str, namespace: str | None) -> str:
-    return f"{base}/{plural}" if namespace is None else f"{base}/namespaces/{namespace}/{plural}"
 
 
 class ClusterCache:
@@ -62,17 +55,17 @@ class ClusterCache:
         scopes, wanted = _scopes(namespaces)
         self.informers: list[Informer[Any]] = []
         for ns in scopes:
-            for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets")):
-                self._add(Collection(_path(_APPS, plural, ns)), self._workload_reducer(kind, wanted), self._workload)
-            for kind, plural in (("ReplicaSet", "replicasets"), ("ControllerRevision", "controllerrevisions")):
+            for resource in (rest.DEPLOYMENTS, rest.STATEFULSETS):
+                self._add(Collection(resource.path(ns)), self._workload_reducer(resource.kind, wanted), self._workload)
+            for resource in (rest.REPLICA_SETS, rest.CONTROLLER_REVISIONS):
                 self._add(
-                    Collection(_path(_APPS, plural, ns), metadata_only=True),
-                    self._revision_reducer(kind, wanted),
+                    Collection(resource.path(ns), metadata_only=True),
+                    self._revision_reducer(resource.kind, wanted),
                     self._revision,
                 )
             selector = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}"
             self._add(
-                Collection(_path(_SNAPSHOTS, "volumesnapshots", ns), label_selector=selector),
+                Collection(rest.VOLUME_SNAPSHOTS.path(ns), label_selector=selector),
                 lambda obj: (_namespace(obj), snapshot_record(obj)) if wanted(_namespace(obj)) else None,
                 self._snapshot,
             )

@@ -12,12 +12,9 @@ from typing import Any
 import aiohttp
 from prometheus_client import Counter
 
+from maintenance_operator.api.rest import JSON
 from maintenance_operator.kube.credentials import Credentials, TokenFile
 from maintenance_operator.kube.permissions import Permission, needed
-
-MERGE_PATCH = "application/merge-patch+json"
-STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
-JSON = "application/json"
 
 API_REQUESTS = Counter(
     "maintenance_operator_api_requests_total",

@@ -2,10 +2,10 @@
 
 from typing import Any
 
+from maintenance_operator.api.rest import APPLY_PATCH, MERGE_PATCH
 from maintenance_operator.kube import paths
-from maintenance_operator.kube.client import MERGE_PATCH, ApiError, KubeClient
+from maintenance_operator.kube.client import ApiError, KubeClient
 
-APPLY_PATCH = "application/apply-patch+yaml"  # JSON is YAML
 FIELD_MANAGER = "maintenance-operator"
 
 

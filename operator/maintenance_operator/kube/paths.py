@@ -1,40 +1,30 @@
-"""REST paths of the resources the operator touches."""
+"""REST paths of the resources the operator touches, by kind or plural as its callers name them.
 
-from maintenance_operator.api import names
+Thin names over the shared vocabulary (`api.rest`), kept so the handlers' calls read as before.
+"""
 
-_APPS = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
+from maintenance_operator.api import rest
 
 
 def workload(kind: str, namespace: str, name: str) -> str:
-    return f"/apis/apps/v1/namespaces/{namespace}/{_APPS[kind]}/{name}"
+    return rest.WORKLOADS[kind].path(namespace, name)
 
 
 def custom(kind: str, namespace: str, name: str = "", subresource: str = "") -> str:
-    path = f"/apis/{names.GROUP}/{names.VERSION}/namespaces/{namespace}/{names.PLURALS[kind]}"
-    if name:
-        path += f"/{name}"
-    if subresource:
-        path += f"/{subresource}"
-    return path
+    return rest.CUSTOM[kind].path(namespace, name, subresource)
 
 
 def core(resource: str, namespace: str, name: str = "") -> str:
-    return f"/api/v1/namespaces/{namespace}/{resource}" + (f"/{name}" if name else "")
-
-
-_CORE = {"Service": "services", "Secret": "secrets", "PersistentVolumeClaim": "persistentvolumeclaims"}
+    """`resource` is the core group's plural (`pods`, `events`, `secrets`, ...)."""
+    return rest.CORE[resource].path(namespace, name)
 
 
 def for_manifest(manifest: dict[str, object]) -> str:
-    """The object's own path, from its apiVersion, kind, namespace and name (the kinds the operator writes)."""
-    kind = str(manifest["kind"])
+    """The object's own path, from its kind, namespace and name."""
     meta = manifest["metadata"]
     assert isinstance(meta, dict)
-    namespace, name = str(meta["namespace"]), str(meta["name"])
-    if kind in _APPS:
-        return workload(kind, namespace, name)
-    return core(_CORE[kind], namespace, name)
+    return rest.BY_KIND[str(manifest["kind"])].path(str(meta["namespace"]), str(meta["name"]))
 
 
 def volume_snapshot(namespace: str, name: str) -> str:
-    return f"/apis/{names.SNAPSHOT_API_VERSION}/namespaces/{namespace}/volumesnapshots/{name}"
+    return rest.VOLUME_SNAPSHOTS.path(namespace, name)

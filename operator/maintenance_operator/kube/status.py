@@ -3,8 +3,9 @@
 from collections.abc import Mapping
 from typing import Any
 
+from maintenance_operator.api.rest import MERGE_PATCH
 from maintenance_operator.kube import paths
-from maintenance_operator.kube.client import MERGE_PATCH, KubeClient
+from maintenance_operator.kube.client import KubeClient
 
 
 async def patch_status(

@@ -4,8 +4,9 @@ from datetime import datetime
 from typing import Any
 
 from maintenance_operator.api import names
+from maintenance_operator.api.rest import MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from maintenance_operator.kube import paths
-from maintenance_operator.kube.client import MERGE_PATCH, STRATEGIC_MERGE_PATCH, KubeClient
+from maintenance_operator.kube.client import KubeClient
 from maintenance_operator.planning.targets.workloads import Workload, restart_stamp
 from maintenance_operator.planning.times import format_time
 

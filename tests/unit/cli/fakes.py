@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maintenance_operator.api import names
-from maintenance_operator.cli.kubeapi import KubeError, Resource, describe_failure
+from maintenance_operator.api.rest import Resource
+from maintenance_operator.cli.kubeapi import KubeError, describe_failure
 
 
 @dataclass

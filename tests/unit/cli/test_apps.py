@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from maintenance_operator.api import names
-from maintenance_operator.cli import apps, common, kubeapi, targets
-from maintenance_operator.cli.kubeapi import DEPLOYMENTS, MAINTENANCE_WINDOWS, STATEFULSETS, KubeError
+from maintenance_operator.api import names, rest
+from maintenance_operator.api.rest import DEPLOYMENTS, MAINTENANCE_WINDOWS, STATEFULSETS
+from maintenance_operator.cli import apps, common, targets
+from maintenance_operator.cli.kubeapi import KubeError
 from maintenance_operator.cli.main import main
 from tests.unit.cli.fakes import FakeApi, deployment, window
 
@@ -172,5 +173,5 @@ def test_main_empty(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
 
 
 def test_kubeapi_paths() -> None:
-    assert kubeapi.DEPLOYMENTS.path("ns", "web") == "/apis/apps/v1/namespaces/ns/deployments/web"
-    assert kubeapi.MAINTENANCE_WINDOWS.path(None) == "/apis/maintenance.ops.dev/v1alpha1/maintenancewindows"
+    assert rest.DEPLOYMENTS.path("ns", "web") == "/apis/apps/v1/namespaces/ns/deployments/web"
+    assert rest.MAINTENANCE_WINDOWS.path(None) == "/apis/maintenance.ops.dev/v1alpha1/maintenancewindows"

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from maintenance_operator.api import names
+from maintenance_operator.api.rest import MANAGED_DATABASES, PERSISTENT_VOLUME_CLAIMS, VOLUME_SNAPSHOTS
 from maintenance_operator.cli import backups, common
-from maintenance_operator.cli.backups import PERSISTENT_VOLUME_CLAIMS, VOLUME_SNAPSHOTS
 from maintenance_operator.cli.errors import CliError
-from maintenance_operator.cli.kubeapi import MANAGED_DATABASES, KubeError
+from maintenance_operator.cli.kubeapi import KubeError
 from maintenance_operator.cli.main import build_parser, main
 from maintenance_operator.planning.backups.actions import (
     on_demand_request,

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from maintenance_operator.api import names
+from maintenance_operator.api.rest import MAINTENANCE_WINDOWS, MANAGED_DATABASES
 from maintenance_operator.cli import common, dbs
-from maintenance_operator.cli.kubeapi import MAINTENANCE_WINDOWS, MANAGED_DATABASES, KubeError
+from maintenance_operator.cli.kubeapi import KubeError
 from maintenance_operator.cli.main import main
 from maintenance_operator.cli.targets import NO_WINDOW, WINDOWS_UNREADABLE
 from maintenance_operator.planning.databases.pending import database_maintenance

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from maintenance_operator.api import rest
 from maintenance_operator.cli import kubeapi
 
 
@@ -47,6 +48,6 @@ def test_unknown_context(tmp_path: Path) -> None:
 def test_unreachable_server_is_one_line(tmp_path: Path) -> None:
     kube = kubeapi.connect(str(write_kubeconfig(tmp_path / "config")), None)
     with pytest.raises(kubeapi.KubeError) as info:
-        kube.list_objects(kubeapi.DEPLOYMENTS, "team-a")
+        kube.list_objects(rest.DEPLOYMENTS, "team-a")
     assert str(info.value).startswith("cannot reach the API server at https://127.0.0.1:1")
     assert "\n" not in str(info.value)

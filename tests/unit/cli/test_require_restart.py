@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from maintenance_operator.api import names
+from maintenance_operator.api import names, rest
+from maintenance_operator.api.rest import DEPLOYMENTS, MANAGED_DATABASES, STATEFULSETS
 from maintenance_operator.cli import common, kubeapi, require, restart
-from maintenance_operator.cli.kubeapi import DEPLOYMENTS, MANAGED_DATABASES, STATEFULSETS
 from maintenance_operator.cli.main import build_parser, main
 from tests.unit.cli.fakes import FakeApi, deployment
 
@@ -30,7 +30,7 @@ NOW = datetime(2026, 11, 30, 10, 0, 5, tzinfo=UTC)
         ("manageddatabase/orders", (MANAGED_DATABASES, "orders")),
     ],
 )
-def test_parse_target(text: str, expected: tuple[kubeapi.Resource, str]) -> None:
+def test_parse_target(text: str, expected: tuple[rest.Resource, str]) -> None:
     assert common.parse_target(text, common.KIND_ALIASES) == expected
 
 
@@ -94,7 +94,7 @@ def test_require_sends_one_merge_patch_per_target() -> None:
                     }
                 }
             },
-            kubeapi.MERGE_PATCH,
+            rest.MERGE_PATCH,
         )
     ]
     assert [c[0] for c in api.calls] == ["patch", "get"]  # the fake's get is its lookup; no GET goes to the API
@@ -132,7 +132,7 @@ def test_restart_pending_target(capsys: pytest.CaptureFixture[str]) -> None:
     api = FakeApi()
     api.add(DEPLOYMENTS, deployment("team-a", "web", reason="security", since="2026-11-20T00:00:00Z"))
     lines = list(restart.restart(api, [(DEPLOYMENTS, "web")], "team-a", NOW))
-    assert api.patches[0][4] == kubeapi.STRATEGIC_MERGE_PATCH
+    assert api.patches[0][4] == rest.STRATEGIC_MERGE_PATCH
     assert api.patches[0][3] == restart.restart_patch(NOW)
     assert "record its pending security maintenance (required since 2026-11-20T00:00:00Z) as done" in lines[0]
     assert "once the rollout completes" in lines[0]
@@ -182,7 +182,7 @@ def test_restart_paused_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pyte
         (
             403,
             "list",
-            kubeapi.DEPLOYMENTS,
+            rest.DEPLOYMENTS,
             None,
             None,
             "forbidden: you may not list deployments.apps across all namespaces",
@@ -191,16 +191,16 @@ def test_restart_paused_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pyte
         (
             403,
             "patch",
-            kubeapi.DEPLOYMENTS,
+            rest.DEPLOYMENTS,
             "a",
             "web",
             'forbidden: you may not patch deployments.apps "web" in namespace "a"',
         ),
-        (404, "get", kubeapi.STATEFULSETS, "a", "db", 'not found: StatefulSet "db" in namespace "a"'),
+        (404, "get", rest.STATEFULSETS, "a", "db", 'not found: StatefulSet "db" in namespace "a"'),
         (
             404,
             "list",
-            kubeapi.MAINTENANCE_WINDOWS,
+            rest.MAINTENANCE_WINDOWS,
             "a",
             None,
             "not found: the API server does not serve maintenancewindows.maintenance.ops.dev"
@@ -209,7 +209,7 @@ def test_restart_paused_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pyte
         (
             401,
             "list",
-            kubeapi.DEPLOYMENTS,
+            rest.DEPLOYMENTS,
             "a",
             None,
             "unauthorized: the API server rejected your credentials (expired token or wrong context?)",
@@ -217,7 +217,7 @@ def test_restart_paused_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pyte
         (
             422,
             "patch",
-            kubeapi.DEPLOYMENTS,
+            rest.DEPLOYMENTS,
             "a",
             "web",
             'patch deployments.apps "web" in namespace "a" failed (422): bad',
@@ -225,7 +225,7 @@ def test_restart_paused_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     ],
 )
 def test_describe_failure(
-    status: int, verb: str, resource: kubeapi.Resource | str, namespace: str | None, name: str | None, expected: str
+    status: int, verb: str, resource: rest.Resource | str, namespace: str | None, name: str | None, expected: str
 ) -> None:
     assert kubeapi.describe_failure(status, "bad", verb, resource, namespace, name) == expected
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from maintenance_operator.api import names
+from maintenance_operator.api.rest import BACKUP_WINDOWS, MAINTENANCE_WINDOWS
 from maintenance_operator.cli import common, windows
-from maintenance_operator.cli.kubeapi import BACKUP_WINDOWS, MAINTENANCE_WINDOWS
 from maintenance_operator.cli.main import main
 from tests.unit.cli.fakes import FakeApi, window
 
