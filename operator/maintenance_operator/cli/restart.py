@@ -11,7 +11,7 @@ from maintenance_operator.api import names, rest
 from maintenance_operator.cli import common, kubeapi
 from maintenance_operator.cli.errors import CliError
 from maintenance_operator.planning.targets.pending import needs_since_stamp, pending
-from maintenance_operator.planning.targets.workloads import workload_from_object
+from maintenance_operator.planning.targets.workloads import restart_patch, workload_from_object
 from maintenance_operator.planning.times import format_time
 
 RESTARTABLE = {alias: r for alias, r in common.KIND_ALIASES.items() if r in (rest.DEPLOYMENTS, rest.STATEFULSETS)}
@@ -33,12 +33,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     common.add_connection_args(p)
     p.set_defaults(run=run)
-
-
-def restart_patch(now: datetime) -> dict[str, object]:
-    """kubectl's strategic-merge patch: a new pod-template annotation, so every pod is replaced."""
-    annotations = {names.ANNOTATION_RESTARTED_AT: format_time(now)}
-    return {"spec": {"template": {"metadata": {"annotations": annotations}}}}
 
 
 def restart(api: kubeapi.Api, targets: list[tuple[rest.Resource, str]], namespace: str, now: datetime) -> Iterator[str]:

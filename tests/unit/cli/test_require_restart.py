@@ -11,6 +11,7 @@ from maintenance_operator.api import names, rest
 from maintenance_operator.api.rest import DEPLOYMENTS, MANAGED_DATABASES, STATEFULSETS
 from maintenance_operator.cli import common, kubeapi, require, restart
 from maintenance_operator.cli.main import build_parser, main
+from maintenance_operator.planning.targets.workloads import restart_patch
 from tests.unit.cli.fakes import FakeApi, deployment
 
 NOW = datetime(2026, 11, 30, 10, 0, 5, tzinfo=UTC)
@@ -121,7 +122,7 @@ def test_require_forbidden(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
 
 
 def test_restart_patch_is_kubectls() -> None:
-    assert restart.restart_patch(NOW) == {
+    assert restart_patch(NOW) == {
         "spec": {
             "template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-30T10:00:05Z"}}}
         }
@@ -133,7 +134,7 @@ def test_restart_pending_target(capsys: pytest.CaptureFixture[str]) -> None:
     api.add(DEPLOYMENTS, deployment("team-a", "web", reason="security", since="2026-11-20T00:00:00Z"))
     lines = list(restart.restart(api, [(DEPLOYMENTS, "web")], "team-a", NOW))
     assert api.patches[0][4] == rest.STRATEGIC_MERGE_PATCH
-    assert api.patches[0][3] == restart.restart_patch(NOW)
+    assert api.patches[0][3] == restart_patch(NOW)
     assert "record its pending security maintenance (required since 2026-11-20T00:00:00Z) as done" in lines[0]
     assert "once the rollout completes" in lines[0]
     assert "kubectl rollout status -n team-a deployment/web" in lines[0]
@@ -162,7 +163,7 @@ def test_restart_of_an_on_delete_statefulset_says_no_pod_is_replaced() -> None:
     }
     api.add(STATEFULSETS, sts)
     lines = list(restart.restart(api, [(STATEFULSETS, "db")], "team-a", NOW))
-    assert api.patches[0][3] == restart.restart_patch(NOW)
+    assert api.patches[0][3] == restart_patch(NOW)
     assert "statefulset/db has updateStrategy OnDelete: no pod is replaced until it is deleted" in lines[0]
     assert lines[1] == "statefulset/db restarted; no maintenance was pending on it"
 

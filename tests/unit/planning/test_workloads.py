@@ -1,6 +1,7 @@
 """The slim workload view: rollout state as `kubectl rollout status` judges it, and tolerant reading of user input."""
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -9,8 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maintenance_operator.api import names
-from maintenance_operator.kube.workloads import restart_patch
-from maintenance_operator.planning.targets.workloads import Rollout, restart_stamp, rollout_state, workload_from_object
+from maintenance_operator.planning.targets.workloads import (
+    Rollout,
+    restart_patch,
+    restart_stamp,
+    rollout_state,
+    workload_from_object,
+)
 from maintenance_operator.planning.times import format_time
 from tests.unit.planning.factories import (
     ANNOUNCED,
@@ -481,10 +487,26 @@ def test_the_windows_restart_time_survives_a_later_user_restart(stamp: str | Non
     assert w.restarted_by is None
 
 
+def test_the_restart_patch_is_kubectls_plus_the_windows_stamps() -> None:
+    """The exact bodies, key order included (it is the JSON sent): the CLI's is `kubectl rollout restart`'s, a
+    window's adds its occurrence, its name and `restarted-by`, and a database upgrade's image in the same PATCH."""
+    assert json.dumps(restart_patch(RESTART)) == (
+        '{"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": '
+        '"2026-12-01T14:00:05Z"}}}}}'
+    )
+    assert json.dumps(restart_patch(RESTART, (WINDOW, OCCURRENCE), ("postgres", "postgres:17.2"))) == (
+        '{"metadata": {"annotations": {"maintenance.ops.dev/restarted-by": "MaintenanceWindow/weekly '
+        '2026-12-01T14:00:05Z"}}, "spec": {"template": {"metadata": {"annotations": {'
+        '"kubectl.kubernetes.io/restartedAt": "2026-12-01T14:00:05Z", "maintenance.ops.dev/occurrence": '
+        '"20261201T1400Z", "maintenance.ops.dev/occurrence-window": "MaintenanceWindow/weekly"}}, '
+        '"spec": {"containers": [{"name": "postgres", "image": "postgres:17.2"}]}}}}'
+    )
+
+
 def test_the_restart_patch_names_the_window_beside_the_occurrence() -> None:
     """What a window's one PATCH writes reads back as its restart in that occurrence (`maintenance.ops.dev/occurrence`
     stays the bare id; `occurrence-window` names the window, absent on stamps written before it existed)."""
-    patch = restart_patch(WINDOW, OCCURRENCE, RESTART)
+    patch = restart_patch(RESTART, (WINDOW, OCCURRENCE))
     template = patch["spec"]["template"]["metadata"]["annotations"]
     assert template[names.ANNOTATION_OCCURRENCE] == OCCURRENCE
     obj = deployment(template_annotations=template)

@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Any
 
 from maintenance_operator.api import names
-from maintenance_operator.planning.times import parse_time
+from maintenance_operator.planning.times import format_time, parse_time
 
 
 class Rollout(Enum):
@@ -124,6 +124,32 @@ def restart_stamp(window: str, restarted_at: str) -> str:
     changes restartedAt but not this annotation.
     """
     return f"{window} {restarted_at}"
+
+
+def restart_patch(
+    now: datetime, occurrence: tuple[str, str] | None = None, new_image: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """`kubectl rollout restart`'s strategic-merge patch (a new restartedAt in the pod template replaces every pod),
+    which the CLI's self-service restart sends as it is.
+
+    A window's restart passes `occurrence` (window, occurrence id): both are stamped beside restartedAt, and
+    `restarted-by` on the workload, so a restart is never repeated for that occurrence (nor mistaken for another
+    window's occurrence of the same id). `new_image` (container, image) installs a database's pending upgrade in the
+    same PATCH, hence one rollout.
+    """
+    at = format_time(now)
+    annotations = {names.ANNOTATION_RESTARTED_AT: at}
+    if occurrence is not None:
+        window, occurrence_id = occurrence
+        annotations |= {names.ANNOTATION_OCCURRENCE: occurrence_id, names.ANNOTATION_OCCURRENCE_WINDOW: window}
+    template: dict[str, Any] = {"metadata": {"annotations": annotations}}
+    if new_image is not None:
+        container, image = new_image
+        template["spec"] = {"containers": [{"name": container, "image": image}]}
+    patch: dict[str, Any] = {"spec": {"template": template}}
+    if occurrence is not None:
+        patch = {"metadata": {"annotations": {names.ANNOTATION_RESTARTED_BY: restart_stamp(window, at)}}, **patch}
+    return patch
 
 
 def _restarted_by(stamp: str | None, restarted_at: datetime | None) -> str | None:
