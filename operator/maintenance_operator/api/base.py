@@ -108,6 +108,13 @@ CONDITIONS_SCHEMA_EXTRA: dict[str, Any] = {
 }
 
 
-def describe_errors(err: ValidationError) -> str:
-    """A pydantic error as users read it in a condition: `spec.<field>: <what is wrong>`, joined."""
-    return "; ".join(f"spec.{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in err.errors())
+def describe_errors(err: ValidationError, *, prefix: str = "spec.", at_most: int | None = None) -> str:
+    """A pydantic error as users read it: `spec.<field>: <what is wrong>`, joined with `; ` (a condition's message).
+
+    The CLI shows an invalid window in one line: `prefix=""` and `at_most=1` name the first problem and count the
+    rest (`(and 2 more)`).
+    """
+    shown = err.errors()[:at_most]
+    text = "; ".join(f"{prefix}{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in shown)
+    hidden = err.error_count() - len(shown)
+    return text + (f" (and {hidden} more)" if hidden else "")

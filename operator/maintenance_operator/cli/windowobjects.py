@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
+from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.windows import BackupWindowSpec, MaintenanceWindowSpec, WindowSpec
 from maintenance_operator.planning.windows import assignment
 
@@ -38,13 +39,6 @@ class WindowObject:
         return assignment.candidate(self.name, self.spec, self.status, self.schedule)
 
 
-def _validation_problem(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "spec"
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
-
-
 def parse_window(obj: Mapping[str, Any]) -> WindowObject:
     kind = str(obj.get("kind") or names.MAINTENANCE_WINDOW)
     meta = obj.get("metadata") or {}
@@ -53,7 +47,7 @@ def parse_window(obj: Mapping[str, Any]) -> WindowObject:
     try:
         schedule = _SPECS[kind].model_validate(spec).window_schedule()
     except ValidationError as err:
-        schedule = _validation_problem(err)
+        schedule = describe_errors(err, prefix="", at_most=1)
     except sched.ScheduleError as err:
         schedule = str(err)
     return WindowObject(kind, meta.get("namespace", ""), meta.get("name", ""), spec, obj.get("status") or {}, schedule)

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.database import ManagedDatabaseSpec
 from maintenance_operator.api.windows import BackupWindowSpec, MaintenanceWindowSpec
 
@@ -90,3 +91,17 @@ def test_positive_sizes_are_accepted(size: str) -> None:
 def test_resource_quantities_are_accepted(quantity: str) -> None:
     data = {"engine": "redis", "version": "7", "storage": {"size": "1"}, "resources": {"limits": {"memory": quantity}}}
     assert ManagedDatabaseSpec.model_validate(data).resources is not None
+
+
+def test_validation_errors_read_the_same_in_a_condition_and_in_the_cli() -> None:
+    """A condition lists every problem under `spec.`; the CLI's one line names the first and counts the rest."""
+    with pytest.raises(ValidationError) as info:
+        MaintenanceWindowSpec.model_validate({"duration": 5, "bogus": 1})
+    assert describe_errors(info.value) == (
+        "spec.duration: Input should be a valid string; spec.selector: Field required; "
+        "spec.bogus: Extra inputs are not permitted"
+    )
+    assert describe_errors(info.value, prefix="", at_most=1) == "duration: Input should be a valid string (and 2 more)"
+    with pytest.raises(ValidationError) as single:
+        MaintenanceWindowSpec.model_validate({"duration": 5, "selector": {}})
+    assert describe_errors(single.value, prefix="", at_most=1) == "duration: Input should be a valid string"
