@@ -2,7 +2,8 @@
 
 Collections are keyed by their REST path; objects get uids and increasing resourceVersions; PUT checks the
 resourceVersion (409 on a stale one); LISTs honour `limit`/`continue`; watches read scripted events from a queue,
-so a test can send bookmarks, 410 Gone or a broken connection exactly when it wants.
+so a test can send bookmarks, 410 Gone or a broken connection exactly when it wants. Every request is kept whole
+(`sent`), and any one can be answered with a scripted status (`answers`), as a PodDisruptionBudget answers 429.
 """
 
 from __future__ import annotations
@@ -16,6 +17,19 @@ from typing import Any
 from maintenance_operator.kube.client import ApiError, KubeClient, _api_error
 from maintenance_operator.kube.credentials import Credentials
 
+_REASONS = {404: "NotFound", 409: "AlreadyExists", 429: "TooManyRequests", 500: "InternalError"}
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One request as the server received it: the body before serialization, so a test can compare it exactly."""
+
+    method: str
+    path: str
+    body: Any
+    content_type: str
+    params: dict[str, str] | None
+
 
 @dataclass
 class FakeState:
@@ -28,6 +42,8 @@ class FakeState:
     list_failures: int = 0  # answer the next N LISTs with 500
     failing_methods: set[str] = field(default_factory=set)  # answer every request of these methods with 500
     forbidden: set[tuple[str, str]] = field(default_factory=set)  # (method, path prefix) answered 403, as RBAC does
+    answers: dict[tuple[str, str], int] = field(default_factory=dict)  # (method, exact path) answered with a status
+    sent: list[Sent] = field(default_factory=list)
 
     def next_rv(self) -> str:
         self.revision += 1
@@ -81,6 +97,10 @@ class FakeKubeClient(KubeClient):
     ) -> dict[str, Any]:
         state = self.state
         state.requests.append((method, path))
+        state.sent.append(Sent(method, path, copy.deepcopy(body), content_type, dict(params) if params else None))
+        if (method, path) in state.answers:
+            code = state.answers[(method, path)]
+            raise ApiError(code, method, path, f"answered {code} by the test", _REASONS.get(code, ""))
         if method in state.failing_methods:
             raise ApiError(500, method, path, "the API server is unwell", "InternalError")
         if any(method == m and path.startswith(prefix) for m, prefix in state.forbidden):
@@ -118,6 +138,10 @@ class FakeKubeClient(KubeClient):
             if body["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
                 raise ApiError(409, method, path, "the object has been modified", "Conflict")
             return copy.deepcopy(state.put(collection, copy.deepcopy(body)))
+        if method == "DELETE":
+            if objects.pop(name, None) is None:
+                raise ApiError(404, method, path, f"{name} not found", "NotFound")
+            return {"kind": "Status", "status": "Success"}
         raise AssertionError(f"the fake API does not serve {method} {path}")
 
     def _list(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
