@@ -6,9 +6,11 @@ import json
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 import kopf
 from prometheus_client import start_http_server
@@ -181,9 +183,43 @@ async def start_probes(
     return probes
 
 
+def elect(
+    args: argparse.Namespace, client: KubeClient, namespace: str | None, identity: str, lost: Callable[[str], None]
+) -> LeaderElection | None:
+    """The replica's leader election (None when it is off); every write of `client` is fenced by it."""
+    if not args.leader_elect:
+        return None
+    where = args.leader_election_namespace or namespace or "default"
+    election = LeaderElection(client, where, args.leader_election_name, identity, leader_timing(args), lost)
+    client.may_write = election.may_write
+    return election
+
+
+async def act_when_ready(runtime: rt.Runtime, election: LeaderElection | None, cache_events: CacheEvents) -> None:
+    """Act once the cache has its first complete view and this replica leads: nothing acts on a partial view."""
+    cache = runtime.cache
+    await cache.synced.wait()
+    metrics.cache_synced.set(1)
+    log.info("workload cache synced: %s", ", ".join(f"{n} {k}" for k, n in cache.size().items()))
+    if election is not None:
+        await election.leading.wait()
+    else:
+        metrics.leader.set(1)
+    runtime.acting.set()
+    cache_events.sweep()
+
+
+async def on_signals(kopf_ready: asyncio.Event, handler: Callable[[], None]) -> None:
+    """Take SIGTERM and SIGINT over from kopf, which installs its own handlers as it starts (before it is ready)."""
+    await kopf_ready.wait()
+    if threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, handler)
+
+
 async def run(args: argparse.Namespace) -> int:
     """Run until stopped; 1 when leadership was lost (the process must restart as a standby), else 0."""
-    timing = leader_timing(args)
     creds = load_credentials(args.kubeconfig, args.context)
     identity = args.leader_election_id or default_identity()
     client = KubeClient(creds, user_agent=f"maintenance-operator ({identity})")
@@ -201,34 +237,33 @@ async def run(args: argparse.Namespace) -> int:
         exit_code = 1
         stop.set()
 
-    election: LeaderElection | None = None
-    if args.leader_elect:
-        namespace = args.leader_election_namespace or creds.namespace or "default"
-        election = LeaderElection(client, namespace, args.leader_election_name, identity, timing, lost)
-        client.may_write = election.may_write
-
-    async def act_when_ready() -> None:
-        await cache.synced.wait()
-        metrics.cache_synced.set(1)
-        log.info("workload cache synced: %s", ", ".join(f"{n} {k}" for k, n in cache.size().items()))
-        if election is not None:
-            await election.leading.wait()
-        else:
-            metrics.leader.set(1)
-        runtime.acting.set()
-        cache_events.sweep()
+    election = elect(args, client, creds.namespace, identity, lost)
 
     async def cleanup() -> None:
-        """After every task stopped: hand the Lease over, then stop watching (before the client closes)."""
+        """After every task stopped: hand the Lease over if not yet done, then stop watching (before the client
+        closes)."""
         if election is not None:
             await election.release()
         await cache.stop()
 
     probes = await start_probes(args, cache, election)
     await cache.start()
-    background = [asyncio.create_task(act_when_ready(), name="act when ready")]
+    background = [asyncio.create_task(act_when_ready(runtime, election, cache_events), name="act when ready")]
     if election is not None:
         background.append(asyncio.create_task(election.run(), name="leader election"))
+
+    def signalled() -> None:
+        """SIGTERM or SIGINT: hand the Lease over now (writes are fenced from then on), then stop as kopf does.
+
+        Not in kopf's cleanup: that runs only once kopf has stopped its watchers and waited for (then cancelled)
+        every other task, the election's renewals included, and a busy replica may then no longer surely lead."""
+        log.info("stopping on a signal: the Lease is released first")
+        if election is not None:
+            background.append(asyncio.create_task(election.release(), name="release the Lease"))
+        stop.set()
+
+    kopf_ready = asyncio.Event()
+    background.append(asyncio.create_task(on_signals(kopf_ready, signalled), name="signal handlers"))
     try:
         await kopf.operator(
             registry=build_registry(creds, cleanup, watch_timeout=args.watch_timeout),
@@ -237,6 +272,7 @@ async def run(args: argparse.Namespace) -> int:
             namespaces=args.namespace or (),
             liveness_endpoint=args.liveness,
             stop_flag=stop,
+            ready_flag=kopf_ready,
         )
     finally:
         await cancel(background)

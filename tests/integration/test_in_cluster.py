@@ -9,8 +9,10 @@ describes it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -195,6 +197,11 @@ def test_two_replicas_on_the_real_node_lead_serve_and_hand_over(
 
     # Deleting the leader's Pod hands over (SIGTERM releases the Lease) to another replica: the standby, or the
     # Deployment's replacement Pod when it asks first (both try; the standby every retry period, 2 s).
+    # Its log until it is gone (the teardown prints only the Pods that are left): when it released the Lease.
+    follow = [str(cluster.bin_dir / "kubectl"), f"--kubeconfig={cluster.kubeconfig}", "logs", "-f", "-n", NS, leader]
+    last_words = tmp_path / "leader.log"
+    with last_words.open("w") as out:
+        following = subprocess.Popen(follow, stdout=out, stderr=subprocess.STDOUT)
     deleted = time.monotonic()
     cluster.kubectl("delete", "pod", "-n", NS, leader, "--wait=false")
 
@@ -202,9 +209,16 @@ def test_two_replicas_on_the_real_node_lead_serve_and_hand_over(
         others = {p["metadata"]["name"] for p in operator_pods(cluster)} - {leader}
         return holder(cluster, among=others)
 
-    successor = eventually(new_holder, timeout=45, interval=0.1, what="another replica takes over")
-    waited = time.monotonic() - deleted
-    assert waited < LEASE_DURATION, f"taken over after {waited:.1f} s: released, not left to expire"
+    try:
+        successor = eventually(new_holder, timeout=45, interval=0.1, what="another replica takes over")
+        waited = time.monotonic() - deleted
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            following.wait(timeout=60)  # the Pod's log ends with it
+    finally:
+        following.kill()
+    said = last_words.read_text()[-3000:]
+    assert waited < LEASE_DURATION, f"taken over after {waited:.1f} s: released, not left to expire\n{said}"
+    assert "stopping on a signal: the Lease is released first" in said, said
     third = eventually(
         lambda: {p["metadata"]["name"] for p in ready_pods(cluster)} - names, timeout=120, what="a third replica"
     )

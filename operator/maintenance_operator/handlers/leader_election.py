@@ -62,6 +62,7 @@ class LeaderElection:
         self._lease: dict[str, Any] | None = None
         self._last_renewal: float | None = None
         self._seen: tuple[str, float] | None = None  # (resourceVersion, when we saw it change)
+        self._releasing: asyncio.Future[None] | None = None
         metrics.leader.set(0)
 
     @property
@@ -156,7 +157,13 @@ class LeaderElection:
             self._lease = current  # our own Lease, changed by someone: renew on top of it next time
 
     async def release(self) -> None:
-        """Hand the Lease over at once; only while we still surely hold it."""
+        """Hand the Lease over at once; only while we still surely hold it. Every call waits for the one release
+        (a signal starts it, the cleanup waits for it before the client closes)."""
+        if self._releasing is None:
+            self._releasing = asyncio.ensure_future(self._release())
+        await asyncio.shield(self._releasing)
+
+    async def _release(self) -> None:
         if not self.may_write() or self._lease is None:
             return
         self.released = True

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -87,6 +88,30 @@ async def test_release_hands_over_within_one_retry_period() -> None:
         await asyncio.wait_for(b.election.leading.wait(), 1)
         assert loop.time() - released_at < TIMING.retry_period * 3
         assert holder(b) == "b" and not a.election.may_write()
+
+
+async def test_a_second_release_waits_for_the_first_one_to_be_written() -> None:
+    """A signal starts the release; the cleanup's call must not return (and the client close) before it is sent."""
+    async with replicas("a") as (a,):
+        await asyncio.wait_for(a.election.leading.wait(), 1)
+        await a.kill()
+        answer = asyncio.Event()
+        send = a.client._send
+
+        async def slow(method: str, path: str, *rest: Any) -> dict[str, Any]:
+            if method == "PUT":
+                await answer.wait()  # the API server has not answered the release yet
+            return await send(method, path, *rest)
+
+        a.client._send = slow  # type: ignore[method-assign,assignment]
+        first = asyncio.create_task(a.election.release())
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(a.election.release())
+        await asyncio.sleep(0.01)
+        assert not second.done(), "the second call returned before the Lease was written"
+        answer.set()
+        await asyncio.wait_for(asyncio.gather(first, second), 1)
+        assert holder(a) in ("", "None")
 
 
 async def test_a_killed_leader_is_replaced_only_after_its_lease_expired() -> None:
