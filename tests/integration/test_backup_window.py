@@ -44,9 +44,11 @@ def last_run(cluster: LocalCluster, namespace: str, result: str, name: str = "da
     return run if run.get("result") == result else None
 
 
-def run_now(cluster: LocalCluster, namespace: str, name: str = "daily") -> None:
+def run_now(cluster: LocalCluster, namespace: str, name: str = "daily") -> str:
+    """Ask for an ad-hoc occurrence; the trigger, which the opened occurrence's status (`currentOccurrence`) names."""
     stamp = datetime.now(UTC).strftime("%H%M%S.%f")
     cluster.kubectl("annotate", "--overwrite", "-n", namespace, f"bw/{name}", f"maintenance.ops.dev/run-now={stamp}")
+    return stamp
 
 
 def snapshots_of(cluster: LocalCluster, namespace: str, db: str) -> list[dict[str, Any]]:
