@@ -96,4 +96,4 @@ test-unit: venv prometheus ## Unit tests only (no cluster, no image; promtool ch
 .PHONY: test
 test: lint cluster-build prometheus ## Linters and the whole test suite, integration tests on a real local control plane
 	$(PY) pytest -m "not integration" $(PYTEST_ARGS)
-	$(PY) pytest -m integration $(PYTEST_ARGS)
+	$(PY) pytest -m integration --durations=25 $(PYTEST_ARGS)  # the slowest, for the CI time budget
