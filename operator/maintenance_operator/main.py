@@ -39,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
         "BackupWindow with retention, and reports it all as Events, status and Prometheus metrics. Credentials: "
         "in-cluster ServiceAccount, else the kubeconfig.",
     )
+    _add_scope_and_serving(parser)
+    _add_leader_election(parser)
+    _add_tuning(parser)
+    return parser
+
+
+def _add_scope_and_serving(parser: argparse.ArgumentParser) -> None:
+    """What it watches, how it connects, and what it serves (metrics, probes, logs)."""
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument(
         "-n",
@@ -69,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="also serve kopf's own liveness endpoint there, e.g. http://127.0.0.1:8082/healthz (default off)",
     )
+
+
+def _add_leader_election(parser: argparse.ArgumentParser) -> None:
     election = parser.add_argument_group(
         "leader election",
         "Every replica keeps a warm cache; only the holder of a coordination.k8s.io/v1 Lease acts and writes. On "
@@ -107,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     election.add_argument(
         "--retry-period", type=float, default=2.0, metavar="S", help="seconds between renewals and tries (default 2)"
     )
+
+
+def _add_tuning(parser: argparse.ArgumentParser) -> None:
+    """Notice webhooks, and the watches' and LISTs' sizes."""
     parser.add_argument(
         webhooks.ALLOWED_HOSTS_FLAG,
         default="",
@@ -128,7 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="objects per page of the workload cache's LISTs (default 500)",
     )
-    return parser
 
 
 def default_identity() -> str:
