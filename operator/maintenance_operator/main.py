@@ -223,6 +223,23 @@ async def act_when_ready(runtime: rt.Runtime, election: LeaderElection | None, c
     cache_events.sweep()
 
 
+def hand_over_on_signal(
+    election: LeaderElection | None, background: list[asyncio.Task[None]], stop: asyncio.Event
+) -> Callable[[], None]:
+    """SIGTERM or SIGINT: hand the Lease over now (writes are fenced from then on), then stop as kopf does.
+
+    Not in kopf's cleanup: that runs only once kopf has stopped its watchers and waited for (then cancelled)
+    every other task, the election's renewals included, and a busy replica may then no longer surely lead."""
+
+    def signalled() -> None:
+        log.info("stopping on a signal: the Lease is released first")
+        if election is not None:
+            background.append(asyncio.create_task(election.release(), name="release the Lease"))
+        stop.set()
+
+    return signalled
+
+
 async def on_signals(kopf_ready: asyncio.Event, handler: Callable[[], None]) -> None:
     """Take SIGTERM and SIGINT over from kopf, which installs its own handlers as it starts (before it is ready)."""
     await kopf_ready.wait()
@@ -266,17 +283,8 @@ async def run(args: argparse.Namespace) -> int:
     if election is not None:
         background.append(asyncio.create_task(election.run(), name="leader election"))
 
-    def signalled() -> None:
-        """SIGTERM or SIGINT: hand the Lease over now (writes are fenced from then on), then stop as kopf does.
-
-        Not in kopf's cleanup: that runs only once kopf has stopped its watchers and waited for (then cancelled)
-        every other task, the election's renewals included, and a busy replica may then no longer surely lead."""
-        log.info("stopping on a signal: the Lease is released first")
-        if election is not None:
-            background.append(asyncio.create_task(election.release(), name="release the Lease"))
-        stop.set()
-
     kopf_ready = asyncio.Event()
+    signalled = hand_over_on_signal(election, background, stop)
     background.append(asyncio.create_task(on_signals(kopf_ready, signalled), name="signal handlers"))
     try:
         await kopf.operator(
