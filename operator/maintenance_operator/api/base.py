@@ -5,7 +5,7 @@ The models are the single source of truth for the CRD schemas (see `crdgen`), so
 """
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
 from pydantic.alias_generators import to_camel
@@ -35,6 +35,14 @@ class StatusModel(Model):
     """Status is written by the operator; tolerate fields a newer operator version may have added."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def of(cls, **fields: Any) -> Self:
+        """Built by the operator: a None field is not given (not written); a field the model does not declare is a
+        bug, refused here, where `extra="ignore"` would drop it silently (as the API server would prune it)."""
+        if unknown := sorted(set(fields) - set(cls.model_fields)):
+            raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}")
+        return cls(**{k: v for k, v in fields.items() if v is not None})
 
     def written(self) -> dict[str, Any]:
         """The status as the operator writes it: the fields its builder set (camelCase, no nulls), so the CRD schema

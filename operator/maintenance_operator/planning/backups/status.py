@@ -12,7 +12,6 @@ from maintenance_operator.api import names
 from maintenance_operator.api.windows import BackupRunSummary, BackupWindowStatus
 from maintenance_operator.planning.backups.snapshots import BackupStep
 from maintenance_operator.planning.windows.status import (
-    given,
     invalid_fields,
     missed_condition,
     missed_list,
@@ -38,20 +37,18 @@ def run_result(step: BackupStep, *, closed: bool) -> str:
 
 def run_summary(occurrence_id: str, step: BackupStep, *, closed: bool, now: datetime) -> dict[str, Any]:
     result = run_result(step, closed=closed)
-    return BackupRunSummary(
-        **given(
-            occurrence=occurrence_id,
-            result=result,
-            snapshots=len(step.ready),
-            failed=len(step.failed) + len(step.waiting) + (len(step.in_progress) + len(step.create) if closed else 0),
-            finished=now if result != "Running" else None,
-        )
+    return BackupRunSummary.of(
+        occurrence=occurrence_id,
+        result=result,
+        snapshots=len(step.ready),
+        failed=len(step.failed) + len(step.waiting) + (len(step.in_progress) + len(step.create) if closed else 0),
+        finished=now if result != "Running" else None,
     ).written()
 
 
 def missed_summary(occurrence_id: str, databases: int, now: datetime) -> dict[str, Any]:
     """An occurrence that closed while the operator was down: it reads as the last run, so the condition fires."""
-    return BackupRunSummary(
+    return BackupRunSummary.of(
         occurrence=occurrence_id, result="Missed", snapshots=0, failed=databases, finished=now
     ).written()
 
@@ -69,7 +66,7 @@ def backup_status(
     now: datetime,
 ) -> dict[str, Any]:
     if problem is not None:
-        return BackupWindowStatus(**invalid_fields(previous, generation, problem, now)).written()
+        return BackupWindowStatus.of(**invalid_fields(previous, generation, problem, now)).written()
     status = schedule_fields(previous, generation, upcoming, current, now)
     run = dict(last_run) if last_run is not None else previous.get("lastRun")
     status["conditions"].append(
@@ -83,12 +80,10 @@ def backup_status(
             generation,
         )
     )
-    return BackupWindowStatus(
+    return BackupWindowStatus.of(
         **status,
         missed_occurrences=missed_list(previous, missed),
-        **given(
-            last_run=run,
-            last_result=f"{run['result']} {run['occurrence']}" if run is not None else None,
-            handled_through=handled_through,
-        ),
+        last_run=run,
+        last_result=f"{run['result']} {run['occurrence']}" if run is not None else None,
+        handled_through=handled_through,
     ).written()

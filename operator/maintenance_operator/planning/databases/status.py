@@ -20,7 +20,7 @@ from maintenance_operator.planning.databases.versions import Refused, UpgradePen
 from maintenance_operator.planning.targets.pending import is_done, pending
 from maintenance_operator.planning.targets.workloads import Rollout, Workload
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.windows.status import condition, given
+from maintenance_operator.planning.windows.status import condition
 
 VERSION_ACCEPTED = "VersionAccepted"
 
@@ -164,14 +164,12 @@ def pending_entries(
     for reason in due.reason.split("; "):
         upgrade = isinstance(decision, UpgradePending) and reason == upgrade_reason(decision)
         entries.append(
-            PendingMaintenance(
-                **given(
-                    reason=reason,
-                    from_version=decision.from_version if isinstance(decision, UpgradePending) and upgrade else None,
-                    to_version=decision.to_version if isinstance(decision, UpgradePending) and upgrade else None,
-                    window=slot.window if slot is not None else None,
-                    window_start=slot.start if slot is not None else None,
-                )
+            PendingMaintenance.of(
+                reason=reason,
+                from_version=decision.from_version if isinstance(decision, UpgradePending) and upgrade else None,
+                to_version=decision.to_version if isinstance(decision, UpgradePending) and upgrade else None,
+                window=slot.window if slot is not None else None,
+                window_start=slot.start if slot is not None else None,
             )
         )
     return entries
@@ -200,18 +198,16 @@ def database_status(
     if slot is not None and slot.suspended:
         where += f" ({slot.window} is suspended: nothing starts until it is resumed)"
     entries = pending_entries(live, decision, slot)
-    return ManagedDatabaseStatus(
-        **given(
-            observed_generation=generation,
-            phase=state,
-            endpoint=endpoint,
-            pending_maintenance=entries,
-            conditions=[ready, *version_conditions(conditions, decision, apply_immediately, where, now, generation)],
-            current_version=current,
-            pending_summary=f"{'; '.join(e.reason for e in entries)}: {where}" if entries else None,
-            next_maintenance_window=slot.start if slot is not None else None,
-            # written by the BackupWindow
-            last_backup=previous.get("lastBackup"),
-            next_backup_window=previous.get("nextBackupWindow"),
-        )
+    return ManagedDatabaseStatus.of(
+        observed_generation=generation,
+        phase=state,
+        endpoint=endpoint,
+        pending_maintenance=entries,
+        conditions=[ready, *version_conditions(conditions, decision, apply_immediately, where, now, generation)],
+        current_version=current,
+        pending_summary=f"{'; '.join(e.reason for e in entries)}: {where}" if entries else None,
+        next_maintenance_window=slot.start if slot is not None else None,
+        # written by the BackupWindow
+        last_backup=previous.get("lastBackup"),
+        next_backup_window=previous.get("nextBackupWindow"),
     ).written()

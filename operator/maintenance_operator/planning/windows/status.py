@@ -2,7 +2,8 @@
 
 Pure, so the exact text users read (and the condition transitions) is table-tested. Each status is built as the
 kind's api model and written as `StatusModel.written()`, so it is what the CRD schema declares. The shared parts are
-keyword arguments of those models (`schedule_fields`, `invalid_fields`), each kind's builder adds its own.
+keyword arguments of those models (`schedule_fields`, `invalid_fields`; None: not written), each kind's
+builder adds its own.
 """
 
 from collections.abc import Mapping, Sequence
@@ -29,11 +30,6 @@ NEXT_SHOWN = 5
 FORBIDDEN = "Forbidden"  # the Ready reason when the operator's ServiceAccount lacks a permission the work needs
 
 
-def given(**fields: Any) -> dict[str, Any]:
-    """A model's keyword arguments without the None ones: a field not given is not written (and not validated)."""
-    return {k: v for k, v in fields.items() if v is not None}
-
-
 def condition(
     previous: Sequence[Mapping[str, Any]],
     type_: str,
@@ -47,15 +43,13 @@ def condition(
     status = "True" if ok else "False"
     old = next((c for c in previous if c.get("type") == type_), None)
     since = old["lastTransitionTime"] if old and old.get("status") == status else now
-    return Condition(
-        **given(
-            type=type_,
-            status=status,
-            reason=reason,
-            message=message,
-            last_transition_time=since,
-            observed_generation=generation,
-        )
+    return Condition.of(
+        type=type_,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=since,
+        observed_generation=generation,
     )
 
 
@@ -78,7 +72,7 @@ def not_ready(
 
 
 def occurrence(o: sched.Occurrence, *, ad_hoc: bool = False, trigger: str | None = None) -> OccurrenceRef:
-    return OccurrenceRef(**given(id=o.id, start=o.start, end=o.end, ad_hoc=ad_hoc or None, trigger=trigger))
+    return OccurrenceRef.of(id=o.id, start=o.start, end=o.end, ad_hoc=ad_hoc or None, trigger=trigger)
 
 
 def occurrence_ref(o: sched.Occurrence, *, ad_hoc: bool = False, trigger: str | None = None) -> dict[str, Any]:
@@ -96,15 +90,13 @@ def pending_entries(step: Step) -> list[PendingTarget]:
     for w, why in rows:
         p = pending(w)
         entries.append(
-            PendingTarget(
-                **given(
-                    kind=w.kind,
-                    name=w.name,
-                    reason=p.reason if p else "policy: Always",
-                    downtime_expected=w.downtime_expected,
-                    waiting=why,
-                    since=p.since if p else None,
-                )
+            PendingTarget.of(
+                kind=w.kind,
+                name=w.name,
+                reason=p.reason if p else "policy: Always",
+                downtime_expected=w.downtime_expected,
+                waiting=why,
+                since=p.since if p else None,
             )
         )
     return entries
@@ -116,7 +108,7 @@ def elsewhere_entries(elsewhere: Sequence[tuple[Workload, str]]) -> list[Handled
     for w, window in sorted(elsewhere, key=lambda e: (e[0].kind, e[0].name)):
         p = pending(w)
         entries.append(
-            HandledElsewhere(kind=w.kind, name=w.name, reason=p.reason if p else "policy: Always", window=window)
+            HandledElsewhere.of(kind=w.kind, name=w.name, reason=p.reason if p else "policy: Always", window=window)
         )
     return entries
 
@@ -128,7 +120,7 @@ def invalid_fields(previous: Mapping[str, Any], generation: int | None, problem:
     report that time's occurrences (or all since the window's creation) as missed. Misses reported stay listed.
     """
     conditions = previous.get("conditions") or []
-    return given(
+    return dict(
         observed_generation=generation,
         open=False,
         conditions=[condition(conditions, names.CONDITION_READY, False, "InvalidSpec", problem, now, generation)],
@@ -146,7 +138,7 @@ def schedule_fields(
 ) -> dict[str, Any]:
     """What every window kind shows: next occurrences, whether one is open, and the Ready/WindowOpen conditions."""
     conditions = previous.get("conditions") or []
-    return given(
+    return dict(
         observed_generation=generation,
         next_window=upcoming[0].start if upcoming else None,
         next_occurrences=[occurrence(o) for o in upcoming[:NEXT_SHOWN]],
@@ -216,7 +208,7 @@ def maintenance_status(
     """
     if problem is not None:
         invalid = invalid_fields(previous, generation, problem, now)
-        return MaintenanceWindowStatus(**invalid, pending_count=0, handled_elsewhere_count=0).written()
+        return MaintenanceWindowStatus.of(**invalid, pending_count=0, handled_elsewhere_count=0).written()
     entries = pending_entries(step) if step is not None else []
     others = elsewhere_entries(elsewhere)
     scheduled = schedule_fields(previous, generation, upcoming, current, now)
@@ -230,15 +222,13 @@ def maintenance_status(
     scheduled["conditions"].append(
         missed_condition(previous, names.CONDITION_MAINTENANCE_MISSED, run, (MISSED,), "Handled", now, generation)
     )
-    return MaintenanceWindowStatus(
+    return MaintenanceWindowStatus.of(
         **scheduled,
-        **given(
-            pending_count=len(entries),
-            pending=entries[:MAX_LISTED],
-            handled_elsewhere_count=len(others),
-            handled_elsewhere=others[:MAX_LISTED],
-            last_run=run,
-            handled_through=handled_through or previous.get("handledThrough"),
-            missed_occurrences=missed_list(previous, missed) or None,
-        ),
+        pending_count=len(entries),
+        pending=entries[:MAX_LISTED],
+        handled_elsewhere_count=len(others),
+        handled_elsewhere=others[:MAX_LISTED],
+        last_run=run,
+        handled_through=handled_through or previous.get("handledThrough"),
+        missed_occurrences=missed_list(previous, missed) or None,
     ).written()
