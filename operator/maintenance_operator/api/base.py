@@ -4,10 +4,10 @@ The models are the single source of truth for the CRD schemas (see `crdgen`), so
 (CEL rules, list types) are attached here as JSON-schema extras.
 """
 
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
 from pydantic.alias_generators import to_camel
 
 from maintenance_operator.schedule.duration import parse_duration
@@ -35,6 +35,28 @@ class StatusModel(Model):
     """Status is written by the operator; tolerate fields a newer operator version may have added."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def of(cls, **fields: Any) -> Self:
+        """Built by the operator: a None field is not given (not written); a field the model does not declare is a
+        bug, refused here, where `extra="ignore"` would drop it silently (as the API server would prune it)."""
+        if unknown := sorted(set(fields) - set(cls.model_fields)):
+            raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}")
+        return cls(**{k: v for k, v in fields.items() if v is not None})
+
+    def written(self) -> dict[str, Any]:
+        """The status as the operator writes it: the fields its builder set (camelCase, no nulls), so the CRD schema
+        is what the code writes. A field left out of a complete status is removed by the merge patch."""
+        return self.model_dump(by_alias=True, exclude_unset=True, exclude_none=True, mode="json")
+
+
+def format_time(value: datetime) -> str:
+    """Second precision with a `Z`, the form kubectl and the API server write."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# A time in a status: validated as a date-time, written as `format_time` writes it (whatever precision it came with).
+Time = Annotated[datetime, PlainSerializer(format_time, return_type=str, when_used="json")]
 
 
 # The parser's grammar (each unit at most once, largest first): `4h1909m933d` used to be admitted, then every
@@ -98,7 +120,7 @@ class Condition(StatusModel):
     status: ConditionStatus
     reason: str
     message: str = ""
-    last_transition_time: datetime
+    last_transition_time: Time
     observed_generation: int | None = None
 
 

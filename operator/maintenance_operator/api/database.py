@@ -1,11 +1,10 @@
 """ManagedDatabase: a single-instance PostgreSQL, MySQL or Redis the operator runs and upgrades in windows."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from maintenance_operator.api.base import CONDITIONS_SCHEMA_EXTRA, Condition, Model, ObjectName, StatusModel, cel
+from maintenance_operator.api.base import CONDITIONS_SCHEMA_EXTRA, Condition, Model, ObjectName, StatusModel, Time, cel
 
 Engine = Literal["postgresql", "mysql", "redis"]
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
@@ -109,11 +108,11 @@ class PendingMaintenance(StatusModel):
     from_version: str | None = None
     to_version: str | None = None
     window: str | None = None
-    window_start: datetime | None = None
+    window_start: Time | None = None
 
 
 class BackupRef(StatusModel):
-    time: datetime
+    time: Time
     snapshot: str
 
 
@@ -124,7 +123,7 @@ class ManagedDatabaseStatus(StatusModel):
     endpoint: str | None = None
     pending_summary: str | None = None
     pending_maintenance: list[PendingMaintenance] = []
-    next_maintenance_window: datetime | None = None
-    next_backup_window: datetime | None = None
+    next_maintenance_window: Time | None = None
+    next_backup_window: Time | None = None
     last_backup: BackupRef | None = None
     conditions: Annotated[list[Condition], Field(json_schema_extra=CONDITIONS_SCHEMA_EXTRA)] = []

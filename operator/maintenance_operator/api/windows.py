@@ -18,6 +18,7 @@ from maintenance_operator.api.base import (
     Model,
     ObjectName,
     StatusModel,
+    Time,
     cel,
 )
 
@@ -189,22 +190,22 @@ class BackupWindowSpec(WindowSpec):
 
 class OccurrenceRef(StatusModel):
     id: str
-    start: datetime
-    end: datetime
+    start: Time
+    end: Time
     ad_hoc: bool = False
     trigger: str | None = None  # the run-now annotation value that opened an ad-hoc occurrence
 
 
 class WindowStatus(StatusModel):
     observed_generation: int | None = None
-    next_window: datetime | None = None
+    next_window: Time | None = None
     next_occurrences: list[OccurrenceRef] = []
     open: bool = False
     current_occurrence: OccurrenceRef | None = None
     conditions: Annotated[list[Condition], Field(json_schema_extra=CONDITIONS_SCHEMA_EXTRA)] = []
     # The start of the latest scheduled occurrence already run or reported: missed occurrences are looked for
     # only after it, so each is reported once.
-    handled_through: datetime | None = None
+    handled_through: Time | None = None
     missed_occurrences: Annotated[
         list[str], Field(max_length=20, description="Occurrences that closed while the operator was down.")
     ] = []
@@ -214,7 +215,7 @@ class PendingTarget(StatusModel):
     kind: str
     name: str
     reason: str
-    since: datetime | None = None
+    since: Time | None = None
     downtime_expected: bool = False
     waiting: str = ""
 
@@ -230,8 +231,8 @@ class HandledElsewhere(StatusModel):
 
 class RunSummary(StatusModel):
     occurrence: str
-    started: datetime | None = None
-    finished: datetime | None = None
+    started: Time | None = None
+    finished: Time | None = None
     restarted: int = 0
     failed: int = 0
     skipped: int = 0
@@ -253,7 +254,7 @@ class BackupRunSummary(StatusModel):
     result: Literal["Running", "Succeeded", "PartiallyFailed", "Failed", "Missed"]
     snapshots: int = 0
     failed: int = 0
-    finished: datetime | None = None
+    finished: Time | None = None
 
 
 class BackupWindowStatus(WindowStatus):

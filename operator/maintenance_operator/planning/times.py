@@ -2,6 +2,10 @@
 
 from datetime import UTC, datetime
 
+from maintenance_operator.api.base import format_time  # the one form every layer writes, status models included
+
+__all__ = ["format_time", "parse_time"]
+
 
 def parse_time(text: str | None) -> datetime | None:
     """An aware UTC datetime, or None for a missing or malformed value (annotations are user input)."""
@@ -17,8 +21,3 @@ def parse_time(text: str | None) -> datetime | None:
         return value.astimezone(UTC)
     except OverflowError:  # a well-formed time near year 1 or 9999 whose UTC instant a datetime cannot hold
         return None
-
-
-def format_time(value: datetime) -> str:
-    """Second precision with a `Z`, the form kubectl and the API server write."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -164,7 +164,7 @@ def test_status_lists_the_upgrade_with_its_window() -> None:
 
 def test_refused_version_keeps_the_database_ready_and_says_why() -> None:
     out = database_status(
-        previous={"lastBackup": {"time": "x", "snapshot": "s"}},
+        previous={"lastBackup": {"time": "2026-11-25T03:00:00Z", "snapshot": "s"}},
         generation=3,
         title="PostgreSQL",
         live=sts(),
@@ -181,7 +181,7 @@ def test_refused_version_keeps_the_database_ready_and_says_why() -> None:
         "MajorVersionChange",
         "needs a dump",
     )
-    assert out["phase"] == "Ready" and out["lastBackup"] == {"time": "x", "snapshot": "s"}
+    assert out["phase"] == "Ready" and out["lastBackup"] == {"time": "2026-11-25T03:00:00Z", "snapshot": "s"}
 
 
 def test_announced_done_needs_the_same_or_a_later_announcement_done() -> None:

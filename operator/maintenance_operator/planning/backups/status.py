@@ -9,9 +9,14 @@ from typing import Any
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
+from maintenance_operator.api.windows import BackupRunSummary, BackupWindowStatus
 from maintenance_operator.planning.backups.snapshots import BackupStep
-from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.windows.status import invalid_status, missed_condition, missed_list, schedule_status
+from maintenance_operator.planning.windows.status import (
+    invalid_fields,
+    missed_condition,
+    missed_list,
+    schedule_fields,
+)
 
 
 def run_result(step: BackupStep, *, closed: bool) -> str:
@@ -32,26 +37,20 @@ def run_result(step: BackupStep, *, closed: bool) -> str:
 
 def run_summary(occurrence_id: str, step: BackupStep, *, closed: bool, now: datetime) -> dict[str, Any]:
     result = run_result(step, closed=closed)
-    summary: dict[str, Any] = {
-        "occurrence": occurrence_id,
-        "result": result,
-        "snapshots": len(step.ready),
-        "failed": len(step.failed) + len(step.waiting) + (len(step.in_progress) + len(step.create) if closed else 0),
-    }
-    if result != "Running":
-        summary["finished"] = format_time(now)
-    return summary
+    return BackupRunSummary.of(
+        occurrence=occurrence_id,
+        result=result,
+        snapshots=len(step.ready),
+        failed=len(step.failed) + len(step.waiting) + (len(step.in_progress) + len(step.create) if closed else 0),
+        finished=now if result != "Running" else None,
+    ).written()
 
 
 def missed_summary(occurrence_id: str, databases: int, now: datetime) -> dict[str, Any]:
     """An occurrence that closed while the operator was down: it reads as the last run, so the condition fires."""
-    return {
-        "occurrence": occurrence_id,
-        "result": "Missed",
-        "snapshots": 0,
-        "failed": databases,
-        "finished": format_time(now),
-    }
+    return BackupRunSummary.of(
+        occurrence=occurrence_id, result="Missed", snapshots=0, failed=databases, finished=now
+    ).written()
 
 
 def backup_status(
@@ -67,15 +66,9 @@ def backup_status(
     now: datetime,
 ) -> dict[str, Any]:
     if problem is not None:
-        return invalid_status(previous, generation, problem, now)
-    status = schedule_status(previous, generation, upcoming, current, now)
+        return BackupWindowStatus.of(**invalid_fields(previous, generation, problem, now)).written()
+    status = schedule_fields(previous, generation, upcoming, current, now)
     run = dict(last_run) if last_run is not None else previous.get("lastRun")
-    status["missedOccurrences"] = missed_list(previous, missed)
-    if run is not None:
-        status["lastRun"] = run
-        status["lastResult"] = f"{run['result']} {run['occurrence']}"
-    if handled_through is not None:
-        status["handledThrough"] = format_time(handled_through)
     status["conditions"].append(
         missed_condition(
             previous,
@@ -87,4 +80,10 @@ def backup_status(
             generation,
         )
     )
-    return {k: v for k, v in status.items() if v is not None}
+    return BackupWindowStatus.of(
+        **status,
+        missed_occurrences=missed_list(previous, missed),
+        last_run=run,
+        last_result=f"{run['result']} {run['occurrence']}" if run is not None else None,
+        handled_through=handled_through,
+    ).written()

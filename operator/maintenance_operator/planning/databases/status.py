@@ -2,7 +2,8 @@
 
 Pure, so the texts users read and the rules (an upgrade waits for a window unless applyImmediately; a refused
 version never touches the running database) are table-tested. Pending maintenance is carried by the StatefulSet's
-annotations, so the MaintenanceWindow handles a database through exactly the code path of any StatefulSet.
+annotations, so the MaintenanceWindow handles a database through exactly the code path of any StatefulSet. The status
+is built as `ManagedDatabaseStatus`, so it is what the CRD schema declares.
 """
 
 from collections.abc import Mapping, Sequence
@@ -11,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from maintenance_operator.api import names
+from maintenance_operator.api.base import Condition
+from maintenance_operator.api.database import ManagedDatabaseStatus, PendingMaintenance
 from maintenance_operator.planning.databases.engines import engine
 from maintenance_operator.planning.databases.pending import version_update_reason
 from maintenance_operator.planning.databases.versions import Refused, UpgradePending, VersionDecision
@@ -98,6 +101,80 @@ def phase(live: Workload | None, current_version: str | None, blocked: bool) -> 
     return "Upgrading"
 
 
+def ready_condition(
+    previous: Sequence[Mapping[str, Any]],
+    state: str,
+    summary: str,
+    problem: tuple[str, str] | None,
+    now: datetime,
+    generation: int | None,
+) -> Condition:
+    """Ready: what keeps the database from being created or served, else whether it serves (`summary`: how)."""
+    if problem is not None:
+        return condition(previous, names.CONDITION_READY, False, problem[0], problem[1], now, generation)
+    if state == "Ready":
+        return condition(previous, names.CONDITION_READY, True, "Running", summary, now, generation)
+    message = "creating the database" if state == "Provisioning" else "rolling out a new version or restart"
+    return condition(previous, names.CONDITION_READY, False, state, message, now, generation)
+
+
+def version_conditions(
+    previous: Sequence[Mapping[str, Any]],
+    decision: VersionDecision,
+    apply_immediately: bool,
+    where: str,
+    now: datetime,
+    generation: int | None,
+) -> list[Condition]:
+    """UpgradePending (and where the upgrade will happen) and VersionAccepted."""
+    if isinstance(decision, UpgradePending):
+        how = "applying now (applyImmediately)" if apply_immediately else where
+        upgrade = condition(
+            previous,
+            names.CONDITION_UPGRADE_PENDING,
+            True,
+            "ApplyingNow" if apply_immediately else "WaitingForWindow",
+            f"{decision.from_version} -> {decision.to_version}: {how}",
+            now,
+            generation,
+        )
+    else:
+        upgrade = condition(
+            previous, names.CONDITION_UPGRADE_PENDING, False, "UpToDate", "no version change pending", now, generation
+        )
+    if isinstance(decision, Refused):
+        accepted = condition(
+            previous, VERSION_ACCEPTED, False, decision.reason.value, decision.message, now, generation
+        )
+    else:
+        accepted = condition(
+            previous, VERSION_ACCEPTED, True, "Accepted", "the requested version is runnable", now, generation
+        )
+    return [upgrade, accepted]
+
+
+def pending_entries(
+    live: Workload | None, decision: VersionDecision, slot: WindowSlot | None
+) -> list[PendingMaintenance]:
+    """The StatefulSet's pending maintenance, one entry per reason; a version change says from and to what."""
+    due = pending(live) if live is not None else None
+    if due is None:
+        return []
+    entries = []
+    for reason in due.reason.split("; "):
+        upgrade = isinstance(decision, UpgradePending) and reason == upgrade_reason(decision)
+        entries.append(
+            PendingMaintenance.of(
+                reason=reason,
+                from_version=decision.from_version if isinstance(decision, UpgradePending) and upgrade else None,
+                to_version=decision.to_version if isinstance(decision, UpgradePending) and upgrade else None,
+                window=slot.window if slot is not None else None,
+                window_start=slot.start if slot is not None else None,
+            )
+        )
+    return entries
+
+
 def database_status(
     *,
     previous: Mapping[str, Any],
@@ -116,65 +193,21 @@ def database_status(
     current = image_version(live.image) if live is not None and live.rollout is Rollout.COMPLETE else None
     current = current or previous.get("currentVersion")
     state = phase(live, current, problem is not None)
-    if problem is not None:
-        ready = condition(conditions, names.CONDITION_READY, False, problem[0], problem[1], now, generation)
-    elif state == "Ready":
-        message = f"{title} {current} serves at {endpoint}"
-        ready = condition(conditions, names.CONDITION_READY, True, "Running", message, now, generation)
-    else:
-        message = "creating the database" if state == "Provisioning" else "rolling out a new version or restart"
-        ready = condition(conditions, names.CONDITION_READY, False, state, message, now, generation)
-
-    entries: list[dict[str, Any]] = []
-    due = pending(live) if live is not None else None
+    ready = ready_condition(conditions, state, f"{title} {current} serves at {endpoint}", problem, now, generation)
     where = f"in window {slot.window} at {format_time(slot.start)}" if slot else "no window selects it"
     if slot is not None and slot.suspended:
         where += f" ({slot.window} is suspended: nothing starts until it is resumed)"
-    if due is not None:
-        for reason in due.reason.split("; "):
-            entry: dict[str, Any] = {"reason": reason}
-            if isinstance(decision, UpgradePending) and reason == upgrade_reason(decision):
-                entry |= {"fromVersion": decision.from_version, "toVersion": decision.to_version}
-            if slot is not None:
-                entry |= {"window": slot.window, "windowStart": format_time(slot.start)}
-            entries.append(entry)
-    if isinstance(decision, UpgradePending):
-        how = "applying now (applyImmediately)" if apply_immediately else where
-        upgrade = condition(
-            conditions,
-            names.CONDITION_UPGRADE_PENDING,
-            True,
-            "ApplyingNow" if apply_immediately else "WaitingForWindow",
-            f"{decision.from_version} -> {decision.to_version}: {how}",
-            now,
-            generation,
-        )
-    else:
-        upgrade = condition(
-            conditions, names.CONDITION_UPGRADE_PENDING, False, "UpToDate", "no version change pending", now, generation
-        )
-    if isinstance(decision, Refused):
-        accepted = condition(
-            conditions, VERSION_ACCEPTED, False, decision.reason.value, decision.message, now, generation
-        )
-    else:
-        accepted = condition(
-            conditions, VERSION_ACCEPTED, True, "Accepted", "the requested version is runnable", now, generation
-        )
-    out: dict[str, Any] = {
-        "observedGeneration": generation,
-        "phase": state,
-        "endpoint": endpoint,
-        "pendingMaintenance": entries,
-        "conditions": [ready, upgrade, accepted],
-    }
-    if current is not None:
-        out["currentVersion"] = current
-    if entries:
-        out["pendingSummary"] = f"{'; '.join(e['reason'] for e in entries)}: {where}"
-    if slot is not None:
-        out["nextMaintenanceWindow"] = format_time(slot.start)
-    for kept in ("lastBackup", "nextBackupWindow"):  # written by the BackupWindow
-        if kept in previous:
-            out[kept] = previous[kept]
-    return out
+    entries = pending_entries(live, decision, slot)
+    return ManagedDatabaseStatus.of(
+        observed_generation=generation,
+        phase=state,
+        endpoint=endpoint,
+        pending_maintenance=entries,
+        conditions=[ready, *version_conditions(conditions, decision, apply_immediately, where, now, generation)],
+        current_version=current,
+        pending_summary=f"{'; '.join(e.reason for e in entries)}: {where}" if entries else None,
+        next_maintenance_window=slot.start if slot is not None else None,
+        # written by the BackupWindow
+        last_backup=previous.get("lastBackup"),
+        next_backup_window=previous.get("nextBackupWindow"),
+    ).written()

@@ -1,6 +1,9 @@
 """The status a MaintenanceWindow shows: next occurrences, open or not, and why each pending target waits.
 
-Pure, so the exact text users read (and the condition transitions) is table-tested.
+Pure, so the exact text users read (and the condition transitions) is table-tested. Each status is built as the
+kind's api model and written as `StatusModel.written()`, so it is what the CRD schema declares. The shared parts are
+keyword arguments of those models (`schedule_fields`, `invalid_fields`; None: not written), each kind's
+builder adds its own.
 """
 
 from collections.abc import Mapping, Sequence
@@ -9,9 +12,15 @@ from typing import Any
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
+from maintenance_operator.api.base import Condition
+from maintenance_operator.api.windows import (
+    HandledElsewhere,
+    MaintenanceWindowStatus,
+    OccurrenceRef,
+    PendingTarget,
+)
 from maintenance_operator.planning.targets.pending import pending
 from maintenance_operator.planning.targets.workloads import Workload
-from maintenance_operator.planning.times import format_time
 from maintenance_operator.planning.windows.restarts import Step
 
 MAX_LISTED = 100  # status stays small (etcd object size); the count covers the rest
@@ -29,21 +38,24 @@ def condition(
     message: str,
     now: datetime,
     generation: int | None,
-) -> dict[str, Any]:
+) -> Condition:
     """A metav1.Condition whose lastTransitionTime moves only when its status flips."""
     status = "True" if ok else "False"
     old = next((c for c in previous if c.get("type") == type_), None)
-    since = old["lastTransitionTime"] if old and old.get("status") == status else format_time(now)
-    out: dict[str, Any] = {
-        "type": type_,
-        "status": status,
-        "reason": reason,
-        "message": message,
-        "lastTransitionTime": since,
-    }
-    if generation is not None:
-        out["observedGeneration"] = generation
-    return out
+    since = old["lastTransitionTime"] if old and old.get("status") == status else now
+    return Condition.of(
+        type=type_,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=since,
+        observed_generation=generation,
+    )
+
+
+def ready_first(ready: Condition, conditions: Sequence[Condition]) -> list[Condition]:
+    """`ready` in front of the other conditions, which stay as they are."""
+    return [ready, *(c for c in conditions if c.type != names.CONDITION_READY)]
 
 
 def not_ready(
@@ -52,73 +64,72 @@ def not_ready(
     """`status` with Ready=False for `reason` in front of its other conditions, which stay as they are.
 
     For what stops a resource's work without making its spec wrong: a webhook that may not be called, a
-    permission the operator's ServiceAccount lacks.
+    permission the operator's ServiceAccount lacks. `status` is any kind's, as last written.
     """
     conditions = status.get("conditions") or []
-    ready = condition(conditions, names.CONDITION_READY, False, reason, message, now, generation)
+    ready = condition(conditions, names.CONDITION_READY, False, reason, message, now, generation).written()
     return {**status, "conditions": [ready, *(c for c in conditions if c.get("type") != names.CONDITION_READY)]}
 
 
+def occurrence(o: sched.Occurrence, *, ad_hoc: bool = False, trigger: str | None = None) -> OccurrenceRef:
+    return OccurrenceRef.of(id=o.id, start=o.start, end=o.end, ad_hoc=ad_hoc or None, trigger=trigger)
+
+
 def occurrence_ref(o: sched.Occurrence, *, ad_hoc: bool = False, trigger: str | None = None) -> dict[str, Any]:
-    ref: dict[str, Any] = {"id": o.id, "start": format_time(o.start), "end": format_time(o.end)}
-    if ad_hoc:
-        ref["adHoc"] = True
-    if trigger is not None:
-        ref["trigger"] = trigger
-    return ref
+    """`status.currentOccurrence` as written: the handlers record and compare it."""
+    return occurrence(o, ad_hoc=ad_hoc, trigger=trigger).written()
 
 
-def pending_entries(step: Step) -> list[dict[str, Any]]:
+def pending_entries(step: Step) -> list[PendingTarget]:
     """Every target still to do in this or a later occurrence, with why it is not done yet."""
     rows = [(w, "in-progress") for w in step.in_flight]
     rows += [(w, "rollout-failed") for w in step.failed]
     rows += [(w, "starting") for w in step.start]
     rows += [(w, step.waiting[w.key].value) for w in step.held]
-    entries: list[dict[str, Any]] = []
+    entries: list[PendingTarget] = []
     for w, why in rows:
         p = pending(w)
-        entry: dict[str, Any] = {
-            "kind": w.kind,
-            "name": w.name,
-            "reason": p.reason if p else "policy: Always",
-            "downtimeExpected": w.downtime_expected,
-            "waiting": why,
-        }
-        if p:
-            entry["since"] = format_time(p.since)
-        entries.append(entry)
+        entries.append(
+            PendingTarget.of(
+                kind=w.kind,
+                name=w.name,
+                reason=p.reason if p else "policy: Always",
+                downtime_expected=w.downtime_expected,
+                waiting=why,
+                since=p.since if p else None,
+            )
+        )
     return entries
 
 
-def elsewhere_entries(elsewhere: Sequence[tuple[Workload, str]]) -> list[dict[str, Any]]:
+def elsewhere_entries(elsewhere: Sequence[tuple[Workload, str]]) -> list[HandledElsewhere]:
     """The due targets another window handles, each with that window, in a stable order."""
     entries = []
     for w, window in sorted(elsewhere, key=lambda e: (e[0].kind, e[0].name)):
         p = pending(w)
         entries.append(
-            {"kind": w.kind, "name": w.name, "reason": p.reason if p else "policy: Always", "window": window}
+            HandledElsewhere.of(kind=w.kind, name=w.name, reason=p.reason if p else "policy: Always", window=window)
         )
     return entries
 
 
-def invalid_status(previous: Mapping[str, Any], generation: int | None, problem: str, now: datetime) -> dict[str, Any]:
+def invalid_fields(previous: Mapping[str, Any], generation: int | None, problem: str, now: datetime) -> dict[str, Any]:
     """An invalid spec replaces everything schedule-derived: Ready=False with the precise message.
 
     No occurrence is due while the spec is invalid, so `handledThrough` moves to now: fixing the spec later does not
     report that time's occurrences (or all since the window's creation) as missed. Misses reported stay listed.
     """
     conditions = previous.get("conditions") or []
-    status = {
-        "observedGeneration": generation,
-        "open": False,
-        "conditions": [condition(conditions, names.CONDITION_READY, False, "InvalidSpec", problem, now, generation)],
-        "handledThrough": format_time(now),
-        "missedOccurrences": previous.get("missedOccurrences") or None,
-    }
-    return {k: v for k, v in status.items() if v is not None}
+    return dict(
+        observed_generation=generation,
+        open=False,
+        conditions=[condition(conditions, names.CONDITION_READY, False, "InvalidSpec", problem, now, generation)],
+        handled_through=now,
+        missed_occurrences=previous.get("missedOccurrences") or None,
+    )
 
 
-def schedule_status(
+def schedule_fields(
     previous: Mapping[str, Any],
     generation: int | None,
     upcoming: Sequence[sched.Occurrence],
@@ -127,13 +138,13 @@ def schedule_status(
 ) -> dict[str, Any]:
     """What every window kind shows: next occurrences, whether one is open, and the Ready/WindowOpen conditions."""
     conditions = previous.get("conditions") or []
-    return {
-        "observedGeneration": generation,
-        "nextWindow": format_time(upcoming[0].start) if upcoming else None,
-        "nextOccurrences": [occurrence_ref(o) for o in upcoming[:NEXT_SHOWN]],
-        "open": current is not None,
-        "currentOccurrence": dict(current) if current is not None else None,
-        "conditions": [
+    return dict(
+        observed_generation=generation,
+        next_window=upcoming[0].start if upcoming else None,
+        next_occurrences=[occurrence(o) for o in upcoming[:NEXT_SHOWN]],
+        open=current is not None,
+        current_occurrence=current,
+        conditions=[
             condition(conditions, names.CONDITION_READY, True, "Scheduled", "schedule is valid", now, generation),
             condition(
                 conditions,
@@ -145,7 +156,7 @@ def schedule_status(
                 generation,
             ),
         ],
-    }
+    )
 
 
 def missed_list(previous: Mapping[str, Any], missed: Sequence[str]) -> list[str]:
@@ -162,7 +173,7 @@ def missed_condition(
     good_reason: str,
     now: datetime,
     generation: int | None,
-) -> dict[str, Any]:
+) -> Condition:
     """A window kind's "missed" condition: True while its last run's result is one of `bad_results`."""
     bad = run is not None and run.get("result") in bad_results
     message = f"occurrence {run['occurrence']}: {run.get('result')}" if run is not None else "no occurrence yet"
@@ -196,26 +207,28 @@ def maintenance_status(
     while the operator was down (`planning.missed`); `MaintenanceMissed` is True while the last run is one.
     """
     if problem is not None:
-        return {**invalid_status(previous, generation, problem, now), "pendingCount": 0, "handledElsewhereCount": 0}
+        invalid = invalid_fields(previous, generation, problem, now)
+        return MaintenanceWindowStatus.of(**invalid, pending_count=0, handled_elsewhere_count=0).written()
     entries = pending_entries(step) if step is not None else []
     others = elsewhere_entries(elsewhere)
-    scheduled = schedule_status(previous, generation, upcoming, current, now)
-    if notice_problem is not None:
-        scheduled = not_ready(scheduled, "NoticeWebhookRefused", notice_problem, now, generation)
-    if forbidden is not None:
-        scheduled = not_ready(scheduled, FORBIDDEN, forbidden, now, generation)
+    scheduled = schedule_fields(previous, generation, upcoming, current, now)
+    for reason, message in (("NoticeWebhookRefused", notice_problem), (FORBIDDEN, forbidden)):
+        if message is not None:
+            # Measured against the Ready=True just built, not the previous status: lastTransitionTime is now in
+            # every pass while the problem lasts (a known defect, kept as it was).
+            ready = condition([], names.CONDITION_READY, False, reason, message, now, generation)
+            scheduled["conditions"] = ready_first(ready, scheduled["conditions"])
     run = dict(last_run) if last_run is not None else previous.get("lastRun")
     scheduled["conditions"].append(
         missed_condition(previous, names.CONDITION_MAINTENANCE_MISSED, run, (MISSED,), "Handled", now, generation)
     )
-    status: dict[str, Any] = {
+    return MaintenanceWindowStatus.of(
         **scheduled,
-        "pendingCount": len(entries),
-        "pending": entries[:MAX_LISTED],
-        "handledElsewhereCount": len(others),
-        "handledElsewhere": others[:MAX_LISTED],
-        "lastRun": run,
-        "handledThrough": format_time(handled_through) if handled_through else previous.get("handledThrough"),
-        "missedOccurrences": missed_list(previous, missed) or None,
-    }
-    return {k: v for k, v in status.items() if v is not None}
+        pending_count=len(entries),
+        pending=entries[:MAX_LISTED],
+        handled_elsewhere_count=len(others),
+        handled_elsewhere=others[:MAX_LISTED],
+        last_run=run,
+        handled_through=handled_through or previous.get("handledThrough"),
+        missed_occurrences=missed_list(previous, missed) or None,
+    ).written()
