@@ -96,3 +96,26 @@ def test_an_invalid_spec_keeps_the_misses_and_expects_nothing_while_it_lasts() -
     )
     assert (out["handledThrough"], out["missedOccurrences"]) == ("2026-12-01T13:00:00Z", ["20261124T1400Z"])
     MaintenanceWindowStatus.model_validate(out)
+
+
+def test_ready_false_keeps_its_transition_time_while_the_problem_lasts() -> None:
+    """Idle windows cost no writes: a webhook problem that lasts must not rewrite Ready=False on every pass."""
+
+    def status(previous: dict[str, Any], now: Any) -> dict[str, Any]:
+        return maintenance_status(
+            previous=previous,
+            generation=1,
+            upcoming=[],
+            current=None,
+            step=restarts.Step(),
+            problem=None,
+            now=now,
+            last_run=None,
+            notice_problem="noticeWebhook.url: host example.com is not allowed",
+        )
+
+    first = status({}, NOW)
+    again = status(first, NOW + timedelta(minutes=5))
+    assert again == first
+    ready = next(c for c in again["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "NoticeWebhookRefused")

@@ -214,9 +214,9 @@ def maintenance_status(
     scheduled = schedule_fields(previous, generation, upcoming, current, now)
     for reason, message in (("NoticeWebhookRefused", notice_problem), (FORBIDDEN, forbidden)):
         if message is not None:
-            # Measured against the Ready=True just built, not the previous status: lastTransitionTime is now in
-            # every pass while the problem lasts (a known defect, kept as it was).
-            ready = condition([], names.CONDITION_READY, False, reason, message, now, generation)
+            # Against the previous status, so lastTransitionTime stays while the problem lasts (no write a pass).
+            before = previous.get("conditions") or []
+            ready = condition(before, names.CONDITION_READY, False, reason, message, now, generation)
             scheduled["conditions"] = ready_first(ready, scheduled["conditions"])
     run = dict(last_run) if last_run is not None else previous.get("lastRun")
     scheduled["conditions"].append(
