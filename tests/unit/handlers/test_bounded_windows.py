@@ -15,6 +15,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from maintenance_operator.api import names
+from maintenance_operator.api.windows import MaintenanceWindowSpec
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import STOPS_KEPT, TaskLoop
 from maintenance_operator.handlers.window_runner import WindowRunner
@@ -212,3 +213,23 @@ async def test_stopped_passes_remember_only_the_recent_texts_and_tell_each_once(
     refused = [e["message"] for e in state.collections[EVENTS].values() if e["reason"] == "Refused"]
     assert len(refused) == 3 * STOPS_KEPT + 1 and len(set(refused)) == len(refused)
     assert event_posts(state) == len(state.collections[EVENTS]), "the lasting stop was told once"
+
+
+async def test_spec_problems_keep_the_current_generations_keys_only(runtime: Runtime) -> None:
+    runner = await start(runtime, 0)
+    state = state_of(runtime)
+    hook = {"url": "https://hooks.example/x", "secretKeyRef": {"name": "notice-webhook", "key": "k"}}
+    spec = MaintenanceWindowSpec.model_validate({"selector": {}, "noticeWebhook": hook})  # its host is not allowed
+    try:
+        for generation in range(1, 31):
+            for _ in range(2):  # a pass retried: the same problem is not told again
+                await runner._invalid(f"generation {generation}: spec.schedule is wrong", generation, START)
+                problem = runner._notice_problem(spec, START, generation)
+            assert runner._told["InvalidSpec"] == {f"invalid{generation}"}
+            assert runner._told["NoticeWebhookRefused"] == {f"{generation}{problem}"}
+        await runtime.drain_background(timeout=1.0)
+        reasons = Counter(e["reason"] for e in state.collections[EVENTS].values())
+        assert (reasons["InvalidSpec"], reasons["NoticeWebhookRefused"]) == (30, 30)
+        assert event_posts(state) == len(state.collections[EVENTS]), "no Event was sent twice"
+    finally:
+        await runner.stop()
