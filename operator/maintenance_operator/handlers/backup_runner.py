@@ -27,6 +27,7 @@ from maintenance_operator.planning.backups.snapshots import (
     SnapshotRecord,
     label_value,
     plan_snapshots,
+    snapshot_name,
     snapshot_record,
 )
 from maintenance_operator.planning.catchup import catch_up
@@ -42,6 +43,7 @@ NO_SNAPSHOT_API = (
     "and snapshot-controller (and a CSI driver that supports snapshots) to take backups"
 )
 RETRY_EVERY = timedelta(seconds=10)  # between attempts at a failed snapshot inside the window
+SNAPSHOT_EVENTS = ("SnapshotFailed", "SnapshotAbandoned", "SnapshotDeleted")  # told once per snapshot name
 PROGRESS_CHECK = timedelta(seconds=5)  # a safety net: snapshot watch events wake the task first
 
 
@@ -50,14 +52,15 @@ class BackupRunner(ScheduledWindow):
 
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
         super().__init__(runtime, body)
-        self._retried: dict[str, datetime] = {}
-        self._recorded: set[str] = set()  # snapshots already written to their database's status
+        self._retried: dict[str, datetime] = {}  # failed snapshot -> its last retry, while RETRY_EVERY holds it back
+        self._recorded: set[str] = set()  # snapshots written to their database's status, while they exist
         self._checked_class: tuple[int | None, str | None] | None = None
         self._retention_due = True
 
     async def stop(self) -> None:
         await super().stop()
         self._release(set())
+        metrics.forget_backup_window(self.namespace, self.name)
 
     def wake_for_snapshots(self) -> None:
         self._retention_due = True
@@ -97,6 +100,7 @@ class BackupRunner(ScheduledWindow):
                 await self._invalid(NO_SNAPSHOT_API, generation, now)
                 return now + RETRY_EVERY * 6  # the CRDs may be installed later
             records = [snapshot_record(o) for o in listed]
+            self._forget_gone(ws, current, databases, records, handled, now)
             if self._retention_due:
                 await self._retain(spec, databases, records, now)
 
@@ -150,6 +154,37 @@ class BackupRunner(ScheduledWindow):
             return None
         return spec, ws
 
+    def _forget_gone(
+        self,
+        ws: sched.WindowSchedule,
+        current: Mapping[str, Any] | None,
+        databases: Mapping[str, Mapping[str, Any]],
+        records: list[SnapshotRecord],
+        handled: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Forget snapshots and occurrences that can never be reported again, from a fresh list of the snapshots.
+
+        A snapshot is reported (told, recorded) only while it is listed, and only an occurrence that is open (or
+        may open again: the scheduled one a run-now interrupted), finishing (`lastRun`) or after `handledThrough`
+        can create one or be reported missed.
+        """
+        opened = sched.open_occurrence(ws, now)
+        live = {o for o in (current["id"] if current else None, opened.id if opened else None) if o}
+        if (last := (self._status.get("lastRun") or {}).get("occurrence")) is not None:
+            live.add(str(last))
+        listed = {r.name for r in records}
+        made = {snapshot_name(db, data_claim_name(db), o) for db in databases for o in live}
+        for reason in SNAPSHOT_EVENTS:
+            self.forget_told(reason, lambda name: name in listed or name in made)
+        self._recorded &= listed
+
+        def reportable(occurrence_id: str) -> bool:
+            start = sched.id_start(occurrence_id)
+            return occurrence_id in live or handled is None or start is None or start > handled
+
+        self.forget_told("BackupMissed", reportable)
+
     def _missed_while_down(
         self, ws: sched.WindowSchedule, handled: datetime, records: list[SnapshotRecord], now: datetime
     ) -> list[str]:
@@ -199,6 +234,7 @@ class BackupRunner(ScheduledWindow):
         step = plan_snapshots(volumes, self.name, occ_id, records, can_start=wait is None, busy=busy)
         client = self.runtime.client
         retry_at: datetime | None = None
+        self._retried = {name: at for name, at in self._retried.items() if now - at < RETRY_EVERY}
 
         async def create(request: Any) -> None:
             if await snapshots.create(client, self.namespace, request, spec.volume_snapshot_class_name):
@@ -248,7 +284,8 @@ class BackupRunner(ScheduledWindow):
         return summary
 
     def _report_missed(self, occ_id: str, why: str, now: datetime) -> None:
-        metrics.missed_backups.labels(self.namespace, self.name).inc()
+        if occ_id not in self._told.get("BackupMissed", ()):  # counted with its Event, once per occurrence
+            metrics.missed_backups.labels(self.namespace, self.name).inc()
         self.event("BackupMissed", f"occurrence {occ_id}: backup missed: {why}", now, warning=True, once=occ_id)
 
     def _release(self, in_progress: set[str]) -> None:
@@ -330,4 +367,5 @@ class BackupRunner(ScheduledWindow):
             now=now,
         )
         await self.write_status(new_status)
+        self.forget_told("InvalidSpec", f"invalid{generation}".__eq__)  # the generation only grows
         self.event("InvalidSpec", message, now, warning=True, once=f"invalid{generation}")

@@ -92,6 +92,7 @@ class DatabaseRunner(TaskLoop):
             if isinstance(decision, versions.UpgradePending) and spec.apply_immediately:
                 version = decision.to_version
             if isinstance(decision, versions.Refused):
+                self.forget_told("VersionRefused", f"refused{generation}".__eq__)  # the generation only grows
                 self.event("VersionRefused", decision.message, now, warning=True, once=f"refused{generation}")
 
         if blocked is None:
@@ -233,6 +234,8 @@ class DatabaseRunner(TaskLoop):
         path = paths.for_manifest(claim)
         if self._applied.get(path) == claim:
             return
+        for reason in ("StorageNotExpanded", "StorageExpanding"):  # told once per apply of a new size
+            self.forget_told(reason, f"grow{spec.storage.size}".__eq__)
         try:
             await objects.apply(self.runtime.client, claim)
         except ApiError as err:
@@ -255,6 +258,8 @@ class DatabaseRunner(TaskLoop):
     def _announce_transitions(self, new: Mapping[str, Any], title: str, now: datetime) -> None:
         before, after = self._status.get("currentVersion"), new.get("currentVersion")
         if after and before and after != before:
+            # Seen again only while the status that says `after` is not written yet.
+            self.forget_told("Upgraded", f"upgraded{after}".__eq__)
             self.event("Upgraded", f"{title} upgraded from {before} to {after}", now, once=f"upgraded{after}")
         if new.get("phase") == "Ready" and self._status.get("phase") != "Ready" and before is None:
             self.event("Ready", f"{title} {after} is ready at {new.get('endpoint')}", now, once="ready")
@@ -281,6 +286,7 @@ class DatabaseRunner(TaskLoop):
         )
         self.phase = "Failed"
         await self.write_status(new_status)
+        self.forget_told(reason, f"fail{generation}".__eq__)  # the generation only grows
         self.event(reason, message, now, warning=True, once=f"fail{generation}")
 
 

@@ -53,14 +53,28 @@ webhook_attempts = Counter(
 
 
 def forget_window(namespace: str, window: str) -> None:
-    """Drop a deleted window's series so dashboards do not show ghosts."""
-    for gauge in (next_window_start, window_open, invalid_windows):
-        with contextlib.suppress(KeyError):
-            gauge.remove(namespace, window)
+    """Drop a deleted MaintenanceWindow's series (gauges, counters, histogram), so that dashboards show no ghosts
+    and windows that come and go leave nothing behind in the process."""
+    _forget(
+        (next_window_start, window_open, invalid_windows, restarts, restart_duration, missed_windows, notices),
+        namespace,
+        window,
+    )
+    _forget((webhook_deliveries, webhook_attempts), namespace, window)
     set_pending(namespace, window, {})
 
 
-_pending_reasons: dict[tuple[str, str], set[str]] = {}
+def forget_backup_window(namespace: str, window: str) -> None:
+    """Drop a deleted BackupWindow's series."""
+    _forget((snapshots, missed_backups, retention_deletions), namespace, window)
+
+
+def _forget(families: tuple[Counter | Gauge | Histogram, ...], namespace: str, window: str) -> None:
+    for family in families:
+        family.remove_by_labels({"namespace": namespace, "window": window})
+
+
+_pending_reasons: dict[tuple[str, str], set[str]] = {}  # the reasons exported per window; a forgotten one leaves
 
 
 def set_pending(namespace: str, window: str, by_reason: dict[str, int]) -> None:
@@ -69,7 +83,10 @@ def set_pending(namespace: str, window: str, by_reason: dict[str, int]) -> None:
         pending_targets.remove(namespace, window, gone)
     for reason, count in by_reason.items():
         pending_targets.labels(namespace, window, reason).set(count)
-    _pending_reasons[key] = set(by_reason)
+    if by_reason:
+        _pending_reasons[key] = set(by_reason)
+    else:
+        _pending_reasons.pop(key, None)
 
 
 databases = Gauge("maintenance_databases", "ManagedDatabases by engine and phase.", ("engine", "phase"))

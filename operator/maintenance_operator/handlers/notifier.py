@@ -49,7 +49,8 @@ class Notifier:
     def __init__(self, window: Window) -> None:
         self.window = window
         self.runtime = window.runtime
-        self._written: dict[planning.Key, planning.NoticeRecord] = {}  # our writes the cache may not show yet
+        # Our writes the cache may not show yet, for the announced occurrence only (cleared when it changes).
+        self._written: dict[planning.Key, planning.NoticeRecord] = {}
         self._occurrence: str | None = None
         self._write_lock = asyncio.Lock()  # one record write at a time: none overwrites another's lead times
         self._deliveries: dict[tuple[str, timedelta], asyncio.Task[None]] = {}

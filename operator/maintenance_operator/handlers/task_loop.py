@@ -8,7 +8,8 @@ import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,12 +24,37 @@ log = logging.getLogger(__name__)
 ERROR_BACKOFF = 5.0
 INVALID = 422
 REFUSED = "Refused"  # Ready=False: the API server refused an object the spec makes (its message says which)
+STOPS_KEPT = 32  # distinct texts of stopped passes remembered per resource (logged and told once each)
 
 
 def resource_version(obj: Mapping[str, Any]) -> int:
     """resourceVersion as a number: etcd revisions, increasing; anything else sorts first."""
     value = str((obj.get("metadata") or {}).get("resourceVersion") or "0")
     return int(value) if value.isdigit() else 0
+
+
+class Recent:
+    """A set of the last `size` texts seen (least recently seen dropped first): for texts whose meaning bounds
+    nothing, such as the API server's messages."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._texts: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, text: object) -> bool:
+        return text in self._texts
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def seen(self, text: str) -> bool:
+        """Whether `text` was seen among the last `size` (it becomes the most recent either way)."""
+        known = text in self._texts
+        self._texts[text] = None
+        self._texts.move_to_end(text)
+        if len(self._texts) > self.size:
+            self._texts.popitem(last=False)
+        return known
 
 
 class TaskLoop(ABC):
@@ -40,8 +66,9 @@ class TaskLoop(ABC):
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
         self.runtime = runtime
         self.clock = runtime.clock
-        self._told: set[str] = set()
-        self._logged_stops: set[str] = set()  # why passes stopped (a 403, a 422), each logged once
+        # reason -> the `once` keys told; each caller forgets the keys that can never be presented again (forget_told)
+        self._told: dict[str, set[str]] = {}
+        self._logged_stops = Recent(STOPS_KEPT)  # why passes stopped (a 403, a 422): the API server's texts
         meta = body["metadata"]
         self.namespace: str = meta["namespace"]
         self.name: str = meta["name"]
@@ -79,10 +106,11 @@ class TaskLoop(ABC):
     def event(self, reason: str, message: str, now: datetime, *, warning: bool = False, once: str = "") -> None:
         """An Event about this resource; with `once`, at most one per key (the Event name dedups across restarts)."""
         key = f"{reason}:{once}" if once else ""
-        if key and key in self._told:
-            return
-        if key:
-            self._told.add(key)
+        if once:
+            told = self._told.setdefault(reason, set())
+            if once in told:
+                return
+            told.add(once)
         self.runtime.spawn(
             events.emit(
                 self.runtime.client,
@@ -94,6 +122,16 @@ class TaskLoop(ABC):
                 key=f"{self.uid}{key}" if key else None,
             )
         )
+
+    def forget_told(self, reason: str, keep: Callable[[str], bool]) -> None:
+        """Forget the `once` keys of `reason` that `keep` refuses: only keys that can never be presented again, so
+        that forgetting them never lets an Event repeat."""
+        told = self._told.get(reason)
+        if told is None:
+            return
+        told.difference_update([k for k in told if not keep(k)])
+        if not told:
+            del self._told[reason]
 
     async def write_status(self, new: dict[str, Any], *, min_interval: float = 0.0) -> None:
         """Patch only what differs from the status we know (nothing when equal: idle resources cost no writes).
@@ -118,8 +156,7 @@ class TaskLoop(ABC):
 
     def forbidden(self, err: Forbidden, now: datetime) -> str:
         """Log a missing permission once per text; the text, for the resource's condition."""
-        if err.message not in self._logged_stops:
-            self._logged_stops.add(err.message)
+        if not self._logged_stops.seen(err.message):
             log.error("%s %s/%s: %s", self.kind, self.namespace, self.name, err.message)
         return err.message
 
@@ -133,13 +170,14 @@ class TaskLoop(ABC):
         the API server's own words, since only a spec change can fix it, never a silent retry loop."""
         now = self.clock()
         message = f"the API server refused what the spec asks for: {err}"
-        if message not in self._logged_stops:
-            self._logged_stops.add(message)
+        if not self._logged_stops.seen(message):
             log.error("%s %s/%s: %s", self.kind, self.namespace, self.name, message)
         await self._pass_stopped(REFUSED, message, now)
 
     async def _pass_stopped(self, reason: str, message: str, now: datetime) -> None:
         self.event(reason, message, now, warning=True, once=message)
+        # Told once while among the recent stop texts (no meaning bounds the API server's messages).
+        self.forget_told(reason, self._logged_stops.__contains__)
         generation = self.body["metadata"].get("generation")
         try:
             await self.write_status(not_ready(self._status, reason, message, now, generation))

@@ -45,10 +45,13 @@ class WindowRunner(ScheduledWindow):
         self._started: dict[tuple[str, str, str], Workload] = {}  # restarts sent, not yet seen in the index
         self._patch_failed: dict[tuple[str, str, str], Workload] = {}
         self._denied: dict[tuple[str, str, str], str] = {}  # restarts refused with 403 in this occurrence: why
-        self._reported: set[tuple[str, str, str, str]] = set()
+        # target -> the occurrence its finished restart was last reported for: a target's restart names one
+        # occurrence, and a newer restart replaces it, so no older one can be reported for it again.
+        self._reported: dict[tuple[str, str, str], str] = {}
+        self._reporting: str | None = None  # the occurrence `_report` last followed
         self._occurrence_id: str | None = None
         self._running_since: datetime | None = None  # this task's first pass: what opened before is caught up
-        self._missed_counted: set[str] = set()  # counted by the last pass, should its status write fail
+        self._missed_counted: set[str] = set()  # counted, and still after `handledThrough` (a write may fail)
         self.notifier = Notifier(self)
 
     async def stop(self) -> None:
@@ -218,7 +221,15 @@ class WindowRunner(ScheduledWindow):
                 now,
                 once=decided.catch_up.id,
             )
-        self._missed_counted = {o.id for o in decided.missed}  # bounded: only what this pass decided
+
+        def undecided(occurrence_id: str) -> bool:
+            """Only an occurrence after `handledThrough` (which only grows) can be decided missed or caught up."""
+            start = sched.id_start(occurrence_id)
+            return since is None or start is None or start > since
+
+        self._missed_counted = {i for i in self._missed_counted | {o.id for o in decided.missed} if undecided(i)}
+        self.forget_told("MaintenanceMissed", undecided)
+        self.forget_told("CatchUp", undecided)
         return decided
 
     def _finishing(self, current: Mapping[str, Any] | None) -> str | None:
@@ -325,11 +336,14 @@ class WindowRunner(ScheduledWindow):
 
     def _report(self, step: restarts.Step, occ_id: str, now: datetime) -> None:
         """Events and metrics once per target and occurrence for finished restarts."""
+        if occ_id != self._reporting:
+            self._reporting = occ_id
+            self._forget_gone(occ_id)
         for w, ok in [(w, True) for w in step.succeeded] + [(w, False) for w in step.failed]:
             key = (*w.key, occ_id)
-            if key in self._reported:
+            if self._reported.get(w.key) == occ_id:
                 continue
-            self._reported.add(key)
+            self._reported[w.key] = occ_id
             result = "succeeded" if ok else "failed"
             metrics.restarts.labels(self.namespace, self.name, result).inc()
             if w.restarted_at is not None:
@@ -354,6 +368,15 @@ class WindowRunner(ScheduledWindow):
             self.runtime.spawn(
                 events.emit(self.runtime.client, involved, reason, message, now, warning=not ok, key=event_key)
             )
+
+    def _forget_gone(self, followed: str) -> None:
+        """Forget what was reported for deleted targets (but not for the occurrence followed now: a target deleted
+        and recreated with its restart stamp in it would be reported again)."""
+        gone = [
+            key for key, occ_id in self._reported.items() if occ_id != followed and self.runtime.workload(*key) is None
+        ]
+        for key in gone:
+            del self._reported[key]
 
     @staticmethod
     def _last_run(current: Mapping[str, Any], step: restarts.Step) -> dict[str, Any]:
@@ -399,6 +422,8 @@ class WindowRunner(ScheduledWindow):
         """Why the webhook cannot be used (its host is not allowed, its Secret cannot be read), or None."""
         problem = self.notifier.host_problem(spec) or self.notifier.secret_problem
         if problem is not None:
+            # The generation only grows: keys of an older one are never presented again.
+            self.forget_told("NoticeWebhookRefused", lambda key: key.startswith(str(generation)))
             self.event("NoticeWebhookRefused", problem, now, warning=True, once=f"{generation}{problem}")
         return problem
 
@@ -416,6 +441,7 @@ class WindowRunner(ScheduledWindow):
             last_run=None,
         )
         await self.write_status(new_status)
+        self.forget_told("InvalidSpec", f"invalid{generation}".__eq__)  # the generation only grows
         self.event("InvalidSpec", message, now, warning=True, once=f"invalid{generation}")
 
     def _export(self, upcoming: list[sched.Occurrence], current: Mapping[str, Any] | None, step: restarts.Step) -> None:

@@ -62,7 +62,7 @@ class Informer(Generic[T]):
         self.served = True
         self.resource_version: str | None = None
         self.relists = 0
-        self._unreducible: set[str] = set()  # uids already logged
+        self._unreducible: set[str] = set()  # uids already logged, of objects still listed
 
     async def run(self) -> None:
         delay = self._backoff[0]
@@ -89,6 +89,7 @@ class Informer(Generic[T]):
     async def _list(self) -> None:
         """A consistent, chunked LIST; the store becomes exactly what it returned."""
         seen: dict[str, T] = {}
+        listed: set[str] = set()
         params = {"limit": str(self.page_size)}
         if self.collection.label_selector:
             params["labelSelector"] = self.collection.label_selector
@@ -105,6 +106,8 @@ class Informer(Generic[T]):
                 raise
             for obj in page.get("items") or ():
                 uid, value = self._reduced(obj)
+                if uid is not None:
+                    listed.add(uid)
                 if uid is not None and value is not None:
                     seen[uid] = value
             meta = page.get("metadata") or {}
@@ -112,6 +115,7 @@ class Informer(Generic[T]):
                 break
             params["continue"] = str(meta["continue"])
         self.served = True
+        self._unreducible &= listed  # those deleted while no watch ran are forgotten too
         old = self.items
         self.items = seen
         for uid in old.keys() - seen.keys():

@@ -1,5 +1,5 @@
 """/metrics as exposed: no `_created` series, exactly the metrics and labels the README's table lists, and no
-series left behind by a deleted database."""
+series left behind by a deleted window or database."""
 
 from collections.abc import Iterator
 
@@ -49,3 +49,24 @@ def test_forgetting_a_database_drops_its_last_backup_series() -> None:
     assert f'database="orders",namespace="{NS}"' not in text
     assert f'maintenance_backup_last_success_timestamp_seconds{{database="catalog",namespace="{NS}"}}' in text
     metrics.last_backup.remove(NS, "catalog")
+
+
+def test_forgetting_a_window_drops_every_series_it_had_and_nothing_else() -> None:
+    for window in ("gone", "kept"):
+        metrics.restarts.labels(NS, window, "succeeded").inc()
+        metrics.restart_duration.labels(NS, window).observe(1)
+        metrics.webhook_attempts.labels(NS, window, "error").inc()
+        metrics.window_open.labels(NS, window).set(1)
+        metrics.set_pending(NS, window, {"outside-window": 2})
+        metrics.snapshots.labels(NS, window, "ready").inc()
+        metrics.retention_deletions.labels(NS, window, "keep-last").inc()
+    metrics.forget_window(NS, "gone")
+    metrics.forget_backup_window(NS, "gone")
+    text = generate_latest(REGISTRY).decode()
+    assert 'window="gone"' not in text
+    assert (NS, "gone") not in metrics._pending_reasons, "a forgotten window leaves no entry"
+    assert f'maintenance_restarts_total{{namespace="{NS}",result="succeeded",window="kept"}} 1.0' in text
+    assert f'maintenance_backup_snapshots_total{{namespace="{NS}",result="ready",window="kept"}} 1.0' in text
+    metrics.forget_window(NS, "kept")
+    metrics.forget_backup_window(NS, "kept")
+    assert f'namespace="{NS}"' not in generate_latest(REGISTRY).decode()

@@ -1,9 +1,10 @@
 """An in-memory API server behind the operator's real `KubeClient` (only its transport is replaced).
 
 Collections are keyed by their REST path; objects get uids and increasing resourceVersions; PUT checks the
-resourceVersion (409 on a stale one); LISTs honour `limit`/`continue`; watches read scripted events from a queue,
-so a test can send bookmarks, 410 Gone or a broken connection exactly when it wants. Every request is kept whole
-(`sent`), and any one can be answered with a scripted status (`answers`), as a PodDisruptionBudget answers 429.
+resourceVersion (409 on a stale one); DELETE removes at once (no finalizers) and tells the watch; LISTs honour
+`limit`/`continue`; watches read scripted events from a queue, so a test can send bookmarks, 410 Gone or a broken
+connection exactly when it wants. Every request is kept whole (`sent`), and any one can be answered with a scripted
+status (`answers`), as a PodDisruptionBudget answers 429.
 """
 
 from __future__ import annotations
@@ -139,9 +140,12 @@ class FakeKubeClient(KubeClient):
                 raise ApiError(409, method, path, "the object has been modified", "Conflict")
             return copy.deepcopy(state.put(collection, copy.deepcopy(body)))
         if method == "DELETE":
-            if objects.pop(name, None) is None:
+            current = objects.pop(name, None)
+            if current is None:
                 raise ApiError(404, method, path, f"{name} not found", "NotFound")
-            return {"kind": "Status", "status": "Success"}
+            current["metadata"]["resourceVersion"] = state.next_rv()
+            state.queue(collection).put_nowait({"type": "DELETED", "object": copy.deepcopy(current)})
+            return copy.deepcopy(current)
         raise AssertionError(f"the fake API does not serve {method} {path}")
 
     def _list(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:

@@ -145,6 +145,24 @@ async def test_an_unreadable_object_is_logged_once_and_skipped(caplog: pytest.Lo
     assert sum("broken" in r.getMessage() for r in caplog.records) == 1
 
 
+async def test_unreadable_objects_deleted_while_no_watch_ran_are_forgotten_at_the_relist(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Objects that come and go unreadable over months leave nothing behind; one still listed is not logged again."""
+    state = seeded(1)
+    with caplog.at_level(logging.WARNING, logger="maintenance_operator.kube.informer"):
+        async with running(state) as h:
+            await asyncio.wait_for(h.informer.synced.wait(), 2)
+            for round_ in range(1, 21):
+                state.put(PATH, obj(f"broken-{round_}", replicas="many"))
+                state.collections[PATH].pop(f"broken-{round_ - 1}", None)  # gone while the watch was away
+                state.queue(PATH).put_nowait({"type": "ERROR", "object": {"code": 410, "message": "too old"}})
+                relists = round_ + 1
+                await until(lambda: h.informer.relists == relists)  # noqa: B023 - awaited here, in this round
+                assert h.informer._unreducible == {f"uid-broken-{round_}"}
+    assert sum("broken" in r.getMessage() for r in caplog.records) == 20, "each logged once"
+
+
 async def test_a_collection_that_is_not_served_counts_as_synced_and_empty() -> None:
     state = FakeState(not_served={PATH})
     async with running(state) as h:
