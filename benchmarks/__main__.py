@@ -19,6 +19,8 @@
   scrape_samples_scraped when it is installed.
 - failover: two replicas; seconds from the leader's SIGKILL, and from its SIGTERM, to the standby taking the Lease
   and to its first write of work.
+- soak: O run-now occurrences over T Deployments, in rounds over W windows (`policy: Always`, each window T/W of
+  them): operator RSS at the start, every few occurrences and at the end (memory kept per occurrence would grow).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cache_cost, series
+from benchmarks import cache_cost, series, soak
 from benchmarks.harness import (
     WRITES,
     announce_all,
@@ -60,7 +62,7 @@ from tests.integration.workloads import deployment, statefulset, window
 ROOT = Path(__file__).resolve().parents[1]
 
 
-CHOICES = ("restarts", "boundary", "idle", "backups", "memory", "scale", "series", "failover")
+CHOICES = ("restarts", "boundary", "idle", "backups", "memory", "scale", "series", "failover", "soak")
 
 
 def window_status(cluster: LocalCluster, namespace: str, name: str) -> dict[str, Any]:
@@ -376,6 +378,44 @@ def _failover_once(cluster: LocalCluster, work: Path, ns: str, how: str) -> None
         )
 
 
+def run(cluster: LocalCluster, work: Path, args: argparse.Namespace, chosen: list[str]) -> None:
+    """The chosen benchmarks, in the order of CHOICES."""
+    if "restarts" in chosen:
+        print(f"[restarts] {args.deployments} Deployments, concurrency {args.concurrency}", flush=True)
+        bench_restarts(cluster, work, args.deployments, args.concurrency)
+    if "boundary" in chosen:
+        print(f"[boundary] {args.windows} windows at one minute boundary", flush=True)
+        bench_boundary(cluster, work, args.windows)
+    if "idle" in chosen:
+        print(f"[idle] {args.idle_windows} windows, nothing pending", flush=True)
+        bench_idle(cluster, work, args.idle_windows, args.idle_seconds)
+    if "backups" in chosen:
+        print(f"[backups] {args.databases} databases, one BackupWindow", flush=True)
+        bench_backups(cluster, work, args.databases)
+    if "memory" in chosen:
+        print(f"[memory] {args.watched_deployments} Deployments, {args.watched_statefulsets} StatefulSets", flush=True)
+        bench_memory(cluster, work, args.watched_deployments, args.watched_statefulsets, "memory")
+    if "scale" in chosen:
+        print(f"[scale] {args.scale_deployments} Deployments", flush=True)
+        bench_memory(cluster, work, args.scale_deployments, 0, "scale")
+    if "series" in chosen:
+        small, large = args.series_workloads
+        print(f"[series] {args.series_windows} windows, {small} then {large} workloads", flush=True)
+        series.bench_series(cluster, work, args.series_windows, small, large, args.scrapes)
+    if "failover" in chosen:
+        print("[failover] two replicas, the leader killed or terminated", flush=True)
+        bench_failover(cluster, work)
+    if "soak" in chosen:
+        print(
+            f"[soak] {args.soak_occurrences} run-now occurrences over {args.soak_targets} Deployments, "
+            f"{args.soak_windows} windows",
+            flush=True,
+        )
+        soak.bench_soak(
+            cluster, work, args.soak_occurrences, args.soak_targets, args.soak_windows, args.soak_report_every
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--only", choices=CHOICES, action="append")
@@ -391,44 +431,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series-windows", type=int, default=100)
     parser.add_argument("--series-workloads", type=int, nargs=2, default=[600, 6000], metavar=("SMALL", "LARGE"))
     parser.add_argument("--scrapes", type=int, default=20)
+    parser.add_argument("--soak-occurrences", type=int, default=500)
+    parser.add_argument("--soak-targets", type=int, default=100)
+    parser.add_argument("--soak-windows", type=int, default=10)
+    parser.add_argument("--soak-report-every", type=int, default=50, metavar="OCCURRENCES")
     args = parser.parse_args(argv)
     chosen = args.only or list(CHOICES)
     pods = (args.deployments if "restarts" in chosen else 0) + args.windows + args.concurrency + 20
     pods += args.databases if "backups" in chosen else 0
     pods += (args.watched_deployments + args.watched_statefulsets) // 10 if "memory" in chosen else 0
     pods += args.scale_deployments // 10 if "scale" in chosen else 0
+    pods += args.soak_targets if "soak" in chosen else 0
     nodes = max(3, math.ceil(pods / 100))
     with tempfile.TemporaryDirectory(prefix="mo-bench-") as tmp, LocalCluster(nodes=nodes) as cluster:
         work = Path(tmp)
         print(f"cluster {cluster.name}: {nodes} fake nodes, started in {cluster.start_seconds:.1f} s", flush=True)
         cluster.install_crds()
-        if "restarts" in chosen:
-            print(f"[restarts] {args.deployments} Deployments, concurrency {args.concurrency}", flush=True)
-            bench_restarts(cluster, work, args.deployments, args.concurrency)
-        if "boundary" in chosen:
-            print(f"[boundary] {args.windows} windows at one minute boundary", flush=True)
-            bench_boundary(cluster, work, args.windows)
-        if "idle" in chosen:
-            print(f"[idle] {args.idle_windows} windows, nothing pending", flush=True)
-            bench_idle(cluster, work, args.idle_windows, args.idle_seconds)
-        if "backups" in chosen:
-            print(f"[backups] {args.databases} databases, one BackupWindow", flush=True)
-            bench_backups(cluster, work, args.databases)
-        if "memory" in chosen:
-            print(
-                f"[memory] {args.watched_deployments} Deployments, {args.watched_statefulsets} StatefulSets", flush=True
-            )
-            bench_memory(cluster, work, args.watched_deployments, args.watched_statefulsets, "memory")
-        if "scale" in chosen:
-            print(f"[scale] {args.scale_deployments} Deployments", flush=True)
-            bench_memory(cluster, work, args.scale_deployments, 0, "scale")
-        if "series" in chosen:
-            small, large = args.series_workloads
-            print(f"[series] {args.series_windows} windows, {small} then {large} workloads", flush=True)
-            series.bench_series(cluster, work, args.series_windows, small, large, args.scrapes)
-        if "failover" in chosen:
-            print("[failover] two replicas, the leader killed or terminated", flush=True)
-            bench_failover(cluster, work)
+        run(cluster, work, args, chosen)
     return 0
 
 

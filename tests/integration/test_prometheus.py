@@ -127,9 +127,12 @@ def test_window_metrics_follow_notices_self_service_and_a_run(
     assert prometheus.value(f'maintenance_restarts_total{{{weekly},result="failed"}}') is None
     assert prometheus.value(f"maintenance_window_next_start_timestamp_seconds{{{weekly}}}") == start, "run-now"
 
-    # A deleted window's gauges go (no ghosts on dashboards).
-    cluster.kubectl("delete", "mw", "mars", "-n", namespace)
+    # A deleted window's series go, its counters and histogram too (no ghosts on dashboards, none kept).
+    cluster.kubectl("delete", "mw", "mars", "weekly", "-n", namespace)
     settles(prometheus, f'maintenance_window_invalid{{{ns},window="mars"}}', None)
+    settles(prometheus, f'maintenance_restarts_total{{{weekly},result="succeeded"}}', None)
+    settles(prometheus, f"maintenance_restart_duration_seconds_count{{{weekly}}}", None)
+    settles(prometheus, f"maintenance_notices_total{{{weekly}}}", None)
 
     assert_no_alert_fires(prometheus)
 
