@@ -5,7 +5,7 @@ from typing import Any
 
 from maintenance_operator.api.windows import MaintenanceWindowStatus
 from maintenance_operator.planning.windows import restarts
-from maintenance_operator.planning.windows.status import maintenance_status
+from maintenance_operator.planning.windows.status import MAX_LISTED, maintenance_status
 from tests.unit.planning.factories import ANNOUNCED, WINDOW_START, workload
 
 NOW = WINDOW_START - timedelta(hours=1)
@@ -119,3 +119,24 @@ def test_ready_false_keeps_its_transition_time_while_the_problem_lasts() -> None
     assert again == first
     ready = next(c for c in again["conditions"] if c["type"] == "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "NoticeWebhookRefused")
+
+
+def test_a_long_pending_list_is_counted_whole_and_listed_up_to_the_limit() -> None:
+    mine = [workload(f"app-{i:04d}", required="security", required_since=ANNOUNCED) for i in range(MAX_LISTED + 7)]
+    theirs = [(workload(f"web-{i:04d}", required="hardware", required_since=ANNOUNCED), "nightly") for i in range(3)]
+    step = restarts.plan(mine, None, restarts.Wait.OUTSIDE_WINDOW, restarts.Policy(), NOW)
+    out = maintenance_status(
+        previous={},
+        generation=1,
+        upcoming=[],
+        current=None,
+        step=step,
+        problem=None,
+        now=NOW,
+        last_run=None,
+        elsewhere=list(reversed(theirs)),
+    )
+    assert out["pendingCount"] == MAX_LISTED + 7
+    assert [p["name"] for p in out["pending"]] == [w.name for w in mine[:MAX_LISTED]]
+    assert out["handledElsewhereCount"] == 3
+    assert [e["name"] for e in out["handledElsewhere"]] == ["web-0000", "web-0001", "web-0002"]

@@ -80,14 +80,15 @@ def occurrence_ref(o: sched.Occurrence, *, ad_hoc: bool = False, trigger: str | 
     return occurrence(o, ad_hoc=ad_hoc, trigger=trigger).written()
 
 
-def pending_entries(step: Step) -> list[PendingTarget]:
-    """Every target still to do in this or a later occurrence, with why it is not done yet."""
+def pending_entries(step: Step, listed: int = MAX_LISTED) -> tuple[int, list[PendingTarget]]:
+    """How many targets are still to do in this or a later occurrence, and the first `listed` of them with why
+    each is not done yet (only those are built: a status lists at most MAX_LISTED)."""
     rows = [(w, "in-progress") for w in step.in_flight]
     rows += [(w, "rollout-failed") for w in step.failed]
     rows += [(w, "starting") for w in step.start]
     rows += [(w, step.waiting[w.key].value) for w in step.held]
     entries: list[PendingTarget] = []
-    for w, why in rows:
+    for w, why in rows[:listed]:
         p = pending(w)
         entries.append(
             PendingTarget.of(
@@ -99,18 +100,21 @@ def pending_entries(step: Step) -> list[PendingTarget]:
                 since=p.since if p else None,
             )
         )
-    return entries
+    return len(rows), entries
 
 
-def elsewhere_entries(elsewhere: Sequence[tuple[Workload, str]]) -> list[HandledElsewhere]:
-    """The due targets another window handles, each with that window, in a stable order."""
+def elsewhere_entries(
+    elsewhere: Sequence[tuple[Workload, str]], listed: int = MAX_LISTED
+) -> tuple[int, list[HandledElsewhere]]:
+    """How many due targets another window handles, and the first `listed`, each with that window, in a stable
+    order."""
     entries = []
-    for w, window in sorted(elsewhere, key=lambda e: (e[0].kind, e[0].name)):
+    for w, window in sorted(elsewhere, key=lambda e: (e[0].kind, e[0].name))[:listed]:
         p = pending(w)
         entries.append(
             HandledElsewhere.of(kind=w.kind, name=w.name, reason=p.reason if p else "policy: Always", window=window)
         )
-    return entries
+    return len(elsewhere), entries
 
 
 def invalid_fields(previous: Mapping[str, Any], generation: int | None, problem: str, now: datetime) -> dict[str, Any]:
@@ -209,8 +213,8 @@ def maintenance_status(
     if problem is not None:
         invalid = invalid_fields(previous, generation, problem, now)
         return MaintenanceWindowStatus.of(**invalid, pending_count=0, handled_elsewhere_count=0).written()
-    entries = pending_entries(step) if step is not None else []
-    others = elsewhere_entries(elsewhere)
+    pending_count, entries = pending_entries(step) if step is not None else (0, [])
+    elsewhere_count, others = elsewhere_entries(elsewhere)
     scheduled = schedule_fields(previous, generation, upcoming, current, now)
     for reason, message in (("NoticeWebhookRefused", notice_problem), (FORBIDDEN, forbidden)):
         if message is not None:
@@ -224,10 +228,10 @@ def maintenance_status(
     )
     return MaintenanceWindowStatus.of(
         **scheduled,
-        pending_count=len(entries),
-        pending=entries[:MAX_LISTED],
-        handled_elsewhere_count=len(others),
-        handled_elsewhere=others[:MAX_LISTED],
+        pending_count=pending_count,
+        pending=entries,
+        handled_elsewhere_count=elsewhere_count,
+        handled_elsewhere=others,
         last_run=run,
         handled_through=handled_through or previous.get("handledThrough"),
         missed_occurrences=missed_list(previous, missed) or None,
