@@ -209,7 +209,7 @@ class BackupRunner(ScheduledWindow):
         """Selected ManagedDatabases of the namespace (name -> object), from the database tasks' watch bodies."""
         return {
             db.name: db.body
-            for db in self.runtime.databases.values()
+            for db in self.runtime.database_runners.values()
             if db.namespace == self.namespace and self.selects((db.body.get("metadata") or {}).get("labels") or {})
         }
 

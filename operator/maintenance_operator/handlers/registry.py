@@ -60,7 +60,7 @@ def build_registry(
     @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.MAINTENANCE_WINDOW], registry=registry)
     async def maintenance_window_event(type: str, body: kopf.Body, **_: Any) -> None:
         runtime = rt.current()
-        await _track(runtime, runtime.windows, WindowRunner, type, body)
+        await _track(runtime, runtime.window_runners, WindowRunner, type, body)
         runtime.wake_databases(body.metadata.namespace or "")  # their status names the next window
 
     _register_databases(registry)
@@ -69,15 +69,15 @@ def build_registry(
     @kopf.on.cleanup(registry=registry)
     async def shutdown(**_: Any) -> None:
         runtime = rt.current()
-        for runner in list(runtime.windows.values()):
+        for runner in list(runtime.window_runners.values()):
             if isinstance(runner, WindowRunner):
                 await runner.stop()
-        runtime.windows.clear()
-        for task in [*runtime.databases.values(), *runtime.backups.values()]:
+        runtime.window_runners.clear()
+        for task in [*runtime.database_runners.values(), *runtime.backup_runners.values()]:
             if isinstance(task, DatabaseRunner | BackupRunner):
                 await task.stop()
-        runtime.databases.clear()
-        runtime.backups.clear()
+        runtime.database_runners.clear()
+        runtime.backup_runners.clear()
         await runtime.drain_background(timeout=5.0)
         await on_cleanup()
         await runtime.client.close()
@@ -121,7 +121,7 @@ def _register_databases(registry: kopf.OperatorRegistry) -> None:
     @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.MANAGED_DATABASE], registry=registry)
     async def managed_database_event(type: str, body: kopf.Body, **_: Any) -> None:
         runtime = rt.current()
-        if await _track(runtime, runtime.databases, DatabaseRunner, type, body, stop_on_deleting=False):
+        if await _track(runtime, runtime.database_runners, DatabaseRunner, type, body, stop_on_deleting=False):
             database_deleted(runtime, body)
 
 
@@ -129,4 +129,4 @@ def _register_backups(registry: kopf.OperatorRegistry) -> None:
     @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.BACKUP_WINDOW], registry=registry)
     async def backup_window_event(type: str, body: kopf.Body, **_: Any) -> None:
         runtime = rt.current()
-        await _track(runtime, runtime.backups, BackupRunner, type, body)
+        await _track(runtime, runtime.backup_runners, BackupRunner, type, body)

@@ -50,9 +50,10 @@ class Runtime:
     client: KubeClient
     cache: ClusterCache
     clock: Callable[[], datetime] = utcnow
-    windows: dict[str, WindowWaker] = field(default_factory=dict)  # by uid
-    databases: dict[str, Waker] = field(default_factory=dict)  # by uid
-    backups: dict[str, Waker] = field(default_factory=dict)  # by uid
+    # The running tasks of the operator's own resources, by uid.
+    window_runners: dict[str, WindowWaker] = field(default_factory=dict)
+    database_runners: dict[str, Waker] = field(default_factory=dict)
+    backup_runners: dict[str, Waker] = field(default_factory=dict)
     # (namespace, database, backup window uid) whose snapshot this process created and the cache may not show
     # yet; everything else about running snapshots comes from the cache, so a new leader knows it too.
     snapshotting: set[tuple[str, str, str]] = field(default_factory=set)
@@ -76,7 +77,7 @@ class Runtime:
         Every window's pass asks this for every target, so 50 windows opening at one boundary rank once, not 50
         times; one ranking for all of them is also what makes them agree on who handles what.
         """
-        candidates = [w.candidate for w in self.windows.values() if w.namespace == namespace]
+        candidates = [w.candidate for w in self.window_runners.values() if w.namespace == namespace]
         cached = self._ranked.get(namespace)
         if cached is not None:
             known, at, ranked = cached
@@ -93,17 +94,17 @@ class Runtime:
 
     def wake_databases(self, namespace: str, name: str | None = None) -> None:
         """A database's StatefulSet (or, with no name, a window of the namespace) changed."""
-        for db in self.databases.values():
+        for db in self.database_runners.values():
             if db.namespace == namespace and (name is None or db.name == name):
                 db.wake()
 
     def wake_namespace_windows(self, namespace: str) -> None:
-        for window in self.windows.values():
+        for window in self.window_runners.values():
             if window.namespace == namespace:
                 window.wake()
 
     def wake_namespace_backups(self, namespace: str) -> None:
-        for backup in self.backups.values():
+        for backup in self.backup_runners.values():
             if backup.namespace == namespace:
                 backup.wake()
 
@@ -122,7 +123,7 @@ class Runtime:
     def wake_windows(self, namespace: str, labels: Iterable[Mapping[str, str]]) -> None:
         """A workload changed: wake every window of its namespace that selects it (before or after)."""
         label_sets = list(labels)
-        for window in self.windows.values():
+        for window in self.window_runners.values():
             if window.namespace == namespace and any(window.selects(lbls) for lbls in label_sets):
                 window.wake()
 

@@ -58,7 +58,7 @@ async def test_a_missed_occurrence_counts_databases_kopf_has_not_delivered_yet(r
     state.put(f"{GROUP}/manageddatabases", database("orders", {"backup": "daily"}))
     state.put(f"{GROUP}/manageddatabases", database("other", {}))
     state.collections["/apis/snapshot.storage.k8s.io/v1/namespaces/team-a/volumesnapshots"] = {}
-    assert runtime.databases == {}, "no database task yet: kopf's events are still to come"
+    assert runtime.database_runners == {}, "no database task yet: kopf's events are still to come"
     runner = BackupRunner(runtime, backup_window())
     await runner._pass()
     status = state.collections[f"{GROUP}/backupwindows"]["daily"]["status"]

@@ -63,7 +63,7 @@ async def runtime() -> AsyncIterator[Runtime]:
                 },
             },
         )
-        rt.databases[f"uid-{name}"] = Database(name)
+        rt.database_runners[f"uid-{name}"] = Database(name)
     state.collections[SNAPSHOTS] = {}
     await rt.cache.start()
     await asyncio.wait_for(rt.cache.synced.wait(), 2)

@@ -106,7 +106,7 @@ async def start(rt: Runtime, targets: int, **spec: Any) -> WindowRunner:
     await rt.cache.start()
     await asyncio.wait_for(rt.cache.synced.wait(), 2)
     runner = WindowRunner(rt, copy.deepcopy(state.collections[WINDOWS]["soak"]))
-    rt.windows[runner.uid] = runner
+    rt.window_runners[runner.uid] = runner
     return runner
 
 

@@ -42,7 +42,7 @@ class FakeWindow:
 
 def runtime(*objects: dict[str, Any], clock: Any = lambda: NOW) -> Runtime:
     rt = Runtime(client=None, cache=None, clock=clock)  # type: ignore[arg-type]  # neither is used here
-    rt.windows = {obj["metadata"]["name"]: FakeWindow(obj) for obj in objects}
+    rt.window_runners = {obj["metadata"]["name"]: FakeWindow(obj) for obj in objects}
     return rt
 
 
@@ -58,7 +58,7 @@ def test_the_ranking_is_rebuilt_when_a_window_changes_or_its_occurrence_passes()
     now = [NOW]
     rt = runtime(window_object("early", "0 11 * * *"), window_object("late", "0 12 * * *"), clock=lambda: now[0])
     assert rt.window_for(NS, DATA).window == "early"
-    rt.windows["early"] = FakeWindow(window_object("early", "0 13 * * *"))
+    rt.window_runners["early"] = FakeWindow(window_object("early", "0 13 * * *"))
     assert rt.window_for(NS, DATA).window == "late", "a changed window is ranked anew"
     now[0] = NOW + timedelta(hours=3, minutes=10)  # 13:10: late closed at 13:00, early is open since then
     assert rt.window_for(NS, DATA).window == "early"
