@@ -264,7 +264,7 @@ class WindowRunner(ScheduledWindow):
             "started": format_time(occurrence.start),
             "restarted": 0,
             "failed": 0,
-            "skipped": len(step.held) + len(step.start),
+            "skipped": len(step.waiting) + len(step.start),
             "result": window_status.MISSED,
         }
 
@@ -384,7 +384,7 @@ class WindowRunner(ScheduledWindow):
             result = RUNNING
         elif step.failed:
             result = "Failed"
-        elif step.held:
+        elif step.waiting:
             result = "Incomplete"
         else:
             result = "Succeeded"
@@ -393,7 +393,7 @@ class WindowRunner(ScheduledWindow):
             "started": current["start"],
             "restarted": len(step.succeeded),
             "failed": len(step.failed),
-            "skipped": len(step.held),
+            "skipped": len(step.waiting),
             "result": result,
         }
 
@@ -451,6 +451,6 @@ class WindowRunner(ScheduledWindow):
         # Labelled by why the target is not done (a bounded set), not by the users' free-text reason.
         by_reason: dict[str, int] = {"in-progress": len(step.in_flight) + len(step.start)}
         by_reason["failed"] = len(step.failed)
-        for wait in step.waiting.values():
+        for wait in step.wait_reasons.values():
             by_reason[wait.value] = by_reason.get(wait.value, 0) + 1
         metrics.set_pending(self.namespace, self.name, {k: v for k, v in by_reason.items() if v})

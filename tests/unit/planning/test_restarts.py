@@ -45,7 +45,7 @@ def names(ws: list[Workload]) -> list[str]:
 
 
 def waits(step: Step) -> dict[str, Wait]:
-    return {name: reason for (_, _, name), reason in step.waiting.items()}
+    return {name: reason for (_, _, name), reason in step.wait_reasons.items()}
 
 
 def run(
@@ -196,7 +196,7 @@ def test_blocked_applies_to_the_exact_target_only() -> None:
     sts = pending_workload("a", kind="StatefulSet")
     step = run([A, other_ns, sts], replace(STOP, concurrency=5), blocked=frozenset({A.key}))
     assert sorted((w.namespace, w.kind) for w in step.start) == [("other", "Deployment"), ("shop", "StatefulSet")]
-    assert step.waiting == {A.key: Wait.BLOCKED}
+    assert step.wait_reasons == {A.key: Wait.BLOCKED}
 
 
 class TestPolicyAlways:
@@ -241,7 +241,7 @@ def test_order_is_namespace_kind_name_whatever_the_input_order() -> None:
     for ordering in (targets, targets[::-1], targets[1:] + targets[:1]):
         step = run(ordering, replace(STOP, concurrency=3))
         assert [(w.namespace, w.kind, w.name) for w in step.start] == expected
-        assert list(step.waiting) == [("StatefulSet", "b-ns", "b")]
+        assert list(step.wait_reasons) == [("StatefulSet", "b-ns", "b")]
 
 
 @pytest.mark.parametrize(
@@ -333,16 +333,16 @@ def test_plan_invariants(
         assert step.start == []
     # Every target is accounted for exactly once: restarted this occurrence, due, or left alone.
     placed = Counter(w.key for w in step.start + step.in_flight + step.succeeded + step.failed)
-    placed.update(step.waiting.keys())
-    assert [w.key for w in step.held] == list(step.waiting)
+    placed.update(step.wait_reasons.keys())
+    assert [w.key for w in step.waiting] == list(step.wait_reasons)
     for w in targets:
         expected = 1 if w.occurrence == OCCURRENCE or is_due(w, policy) else 0
         assert placed[w.key] == expected, w
     # Waiting for a slot only happens when the slots are full, and only behind everything started.
-    if Wait.CONCURRENCY in step.waiting.values():
+    if Wait.CONCURRENCY in step.wait_reasons.values():
         assert len(step.start) + len(step.in_flight) >= policy.concurrency
         last_started = max(((w.namespace, w.kind, w.name) for w in step.start), default=None)
-        for (kind, namespace, name), reason in step.waiting.items():
+        for (kind, namespace, name), reason in step.wait_reasons.items():
             if reason is Wait.CONCURRENCY and last_started is not None:
                 assert (namespace, kind, name) > last_started
 

@@ -49,8 +49,8 @@ def _open_step() -> restarts.Step:
         start=[api],
         in_flight=[slow],
         failed=[web],
-        held=[db, batch],
-        waiting={db.key: restarts.Wait.CONCURRENCY, batch.key: restarts.Wait.STOPPED_AFTER_FAILURE},
+        waiting=[db, batch],
+        wait_reasons={db.key: restarts.Wait.CONCURRENCY, batch.key: restarts.Wait.STOPPED_AFTER_FAILURE},
     )
 
 

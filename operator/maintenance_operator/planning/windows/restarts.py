@@ -40,14 +40,14 @@ class Step:
     in_flight: list[Workload] = field(default_factory=list)
     succeeded: list[Workload] = field(default_factory=list)
     failed: list[Workload] = field(default_factory=list)
-    waiting: dict[tuple[str, str, str], Wait] = field(default_factory=dict)
-    held: list[Workload] = field(default_factory=list)  # the targets behind `waiting`, in plan order
+    waiting: list[Workload] = field(default_factory=list)  # due but not started now, in plan order
+    wait_reasons: dict[tuple[str, str, str], Wait] = field(default_factory=dict)  # why each of `waiting` waits
     next_deadline: datetime | None = None
 
     @property
     def settled(self) -> bool:
         """Nothing running and nothing more this occurrence will start."""
-        return not self.start and not self.in_flight and all(w in _FINAL for w in self.waiting.values())
+        return not self.start and not self.in_flight and all(w in _FINAL for w in self.wait_reasons.values())
 
 
 _FINAL = {Wait.STOPPED_AFTER_FAILURE, Wait.PAUSED, Wait.OUTSIDE_WINDOW, Wait.EXCLUDED, Wait.SUSPENDED}
@@ -115,6 +115,6 @@ def plan(
         if why is None:
             step.start.append(w)
         else:
-            step.waiting[w.key] = why
-            step.held.append(w)
+            step.wait_reasons[w.key] = why
+            step.waiting.append(w)
     return step

@@ -86,7 +86,7 @@ def pending_entries(step: Step, listed: int = MAX_LISTED) -> tuple[int, list[Pen
     rows = [(w, "in-progress") for w in step.in_flight]
     rows += [(w, "rollout-failed") for w in step.failed]
     rows += [(w, "starting") for w in step.start]
-    rows += [(w, step.waiting[w.key].value) for w in step.held]
+    rows += [(w, step.wait_reasons[w.key].value) for w in step.waiting]
     entries: list[PendingTarget] = []
     for w, why in rows[:listed]:
         p = pending(w)
