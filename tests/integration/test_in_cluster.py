@@ -132,7 +132,12 @@ def scraped_through_the_service_monitor(
         assert {s.labels["pod"] for s in up} == names
         # The job the shipped rules and dashboard select, and the metrics' own namespace label kept.
         assert {s.labels["job"] for s in up} == {"maintenance-operator"}
-        assert prometheus.value('sum(maintenance_operator_leader{job="maintenance-operator"})') == 1
+        # Polled: `up` says each target was scraped once, not that the newest scrape is what the query reads yet.
+        eventually(
+            lambda: prometheus.value('sum(maintenance_operator_leader{job="maintenance-operator"})') == 1,
+            timeout=60,
+            what="one leader as Prometheus sees it",
+        )
         leading = prometheus.query("maintenance_operator_leader == 1")
         assert [s.labels["pod"] for s in leading] == [leader]
         assert prometheus.value(f'sum(maintenance_restarts_total{{namespace="{namespace}"}})') == 1
