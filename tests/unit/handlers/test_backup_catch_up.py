@@ -11,8 +11,8 @@ import pytest
 
 from maintenance_operator.handlers.backup_runner import BackupRunner
 from maintenance_operator.handlers.runtime import Runtime
-from maintenance_operator.kube.cache import ClusterCache
-from tests.unit.kube.fake_api import FakeKubeClient, FakeState
+from tests.unit.handlers.fake_runtime import fake_runtime
+from tests.unit.kube.fake_api import FakeKubeClient
 
 NS = "team-a"
 GROUP = "/apis/maintenance.ops.dev/v1alpha1/namespaces/team-a"
@@ -45,10 +45,8 @@ def database(name: str, labels: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture
 async def runtime() -> AsyncIterator[Runtime]:
-    client = FakeKubeClient(FakeState())
-    rt = Runtime(client=client, cache=ClusterCache(client, [NS]), clock=lambda: NOW)
-    yield rt
-    await rt.drain_background(timeout=1.0)
+    async with fake_runtime(NS, lambda: NOW) as rt:
+        yield rt
 
 
 async def test_a_missed_occurrence_counts_databases_kopf_has_not_delivered_yet(runtime: Runtime) -> None:

@@ -16,10 +16,10 @@ from prometheus_client import REGISTRY
 from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.backup_runner import BackupRunner
 from maintenance_operator.handlers.runtime import Runtime
-from maintenance_operator.kube.cache import ClusterCache
+from tests.unit.handlers.fake_runtime import Clock, fake_runtime, state_of
 from tests.unit.handlers.test_backup_catch_up import backup_window as daily
-from tests.unit.handlers.test_bounded_windows import Clock, event_posts
-from tests.unit.kube.fake_api import FakeKubeClient, FakeState
+from tests.unit.handlers.test_bounded_windows import event_posts
+from tests.unit.kube.fake_api import FakeState
 
 NS = "unit-test-bounded"
 GROUP = f"/apis/maintenance.ops.dev/v1alpha1/namespaces/{NS}"
@@ -44,8 +44,15 @@ class Database:
 @pytest.fixture
 async def runtime() -> AsyncIterator[Runtime]:
     state = FakeState()
-    client = FakeKubeClient(state)
-    rt = Runtime(client=client, cache=ClusterCache(client, [NS]), clock=Clock(FIRST))
+    async with fake_runtime(NS, Clock(FIRST), state=state) as rt:
+        await _databases(rt, state)
+        yield rt
+    for family in (metrics.snapshots, metrics.missed_backups, metrics.retention_deletions):
+        family.remove_by_labels({"namespace": NS})
+    metrics.last_backup.remove_by_labels({"namespace": NS})
+
+
+async def _databases(rt: Runtime, state: FakeState) -> None:
     for name in DATABASES:
         state.put(f"{GROUP}/manageddatabases", {"metadata": {"name": name, "namespace": NS}})
         state.put(
@@ -67,17 +74,6 @@ async def runtime() -> AsyncIterator[Runtime]:
     state.collections[SNAPSHOTS] = {}
     await rt.cache.start()
     await asyncio.wait_for(rt.cache.synced.wait(), 2)
-    yield rt
-    await rt.cache.stop()
-    await rt.drain_background(timeout=1.0)
-    for family in (metrics.snapshots, metrics.missed_backups, metrics.retention_deletions):
-        family.remove_by_labels({"namespace": NS})
-    metrics.last_backup.remove_by_labels({"namespace": NS})
-
-
-def state_of(rt: Runtime) -> FakeState:
-    assert isinstance(rt.client, FakeKubeClient)
-    return rt.client.state
 
 
 def backup_window(rt: Runtime) -> BackupRunner:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from maintenance_operator.handlers.database_runner import DatabaseRunner
 from maintenance_operator.handlers.runtime import Runtime
-from maintenance_operator.kube.cache import ClusterCache
+from tests.unit.handlers.fake_runtime import fake_runtime
 from tests.unit.handlers.test_bounded_windows import event_posts
-from tests.unit.kube.fake_api import FakeKubeClient, FakeState
+from tests.unit.kube.fake_api import FakeState
 
 NS = "unit-test-bounded"
 DATABASES = f"/apis/maintenance.ops.dev/v1alpha1/namespaces/{NS}/manageddatabases"
@@ -20,8 +20,11 @@ NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 async def test_failures_and_upgrades_keep_one_key_each_and_tell_each_once() -> None:
     state = FakeState()
-    client = FakeKubeClient(state)
-    runtime = Runtime(client=client, cache=ClusterCache(client, [NS]), clock=lambda: NOW)
+    async with fake_runtime(NS, lambda: NOW, state=state) as runtime:
+        await _fail_and_upgrade(runtime, state)
+
+
+async def _fail_and_upgrade(runtime: Runtime, state: FakeState) -> None:
     state.put(DATABASES, {"metadata": {"name": "db", "namespace": NS, "uid": "uid-db", "generation": 1}})
     runner = DatabaseRunner(runtime, copy.deepcopy(state.collections[DATABASES]["db"]))
     generations = 30

@@ -19,10 +19,9 @@ from maintenance_operator.api.windows import MaintenanceWindowSpec
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import STOPS_KEPT, TaskLoop
 from maintenance_operator.handlers.window_runner import WindowRunner
-from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import ApiError
-from tests.unit.handlers.test_forbidden import until
-from tests.unit.kube.fake_api import FakeKubeClient, FakeState
+from tests.unit.handlers.fake_runtime import Clock, clock_of, fake_runtime, state_of, until
+from tests.unit.kube.fake_api import FakeState
 
 NS = "unit-test-bounded"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
@@ -31,31 +30,10 @@ EVENTS = f"/api/v1/namespaces/{NS}/events"
 START = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
 @pytest.fixture
 async def runtime() -> AsyncIterator[Runtime]:
-    client = FakeKubeClient(FakeState())
-    rt = Runtime(client=client, cache=ClusterCache(client, [NS]), clock=Clock(START))
-    yield rt
-    await rt.cache.stop()
-    await rt.drain_background(timeout=1.0)
-
-
-def state_of(rt: Runtime) -> FakeState:
-    assert isinstance(rt.client, FakeKubeClient)
-    return rt.client.state
-
-
-def clock_of(rt: Runtime) -> Clock:
-    assert isinstance(rt.clock, Clock)
-    return rt.clock
+    async with fake_runtime(NS, Clock(START)) as rt:
+        yield rt
 
 
 def deployment(name: str) -> dict[str, Any]:

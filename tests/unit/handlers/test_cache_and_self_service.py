@@ -11,8 +11,8 @@ import pytest
 
 from maintenance_operator.handlers.cache_events import CacheEvents
 from maintenance_operator.handlers.runtime import Runtime
-from maintenance_operator.kube.cache import ClusterCache
-from tests.unit.kube.fake_api import FakeKubeClient, FakeState
+from tests.unit.handlers.fake_runtime import fake_runtime, until
+from tests.unit.kube.fake_api import FakeKubeClient
 
 NS = "shop"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
@@ -54,26 +54,16 @@ def replicaset(name: str, revision: str, created: str) -> dict[str, Any]:
     }
 
 
-async def until(predicate: Any, timeout: float = 2.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
-
-
 _EVENTS: dict[int, CacheEvents] = {}
 
 
 @pytest.fixture
 async def runtime() -> AsyncIterator[Runtime]:
-    state = FakeState()
-    client = FakeKubeClient(state)
-    rt = Runtime(client=client, cache=ClusterCache(client, [NS]), clock=lambda: NOW)
-    _EVENTS[id(rt)] = CacheEvents(rt)
-    _EVENTS[id(rt)].subscribe()
-    yield rt
-    await rt.cache.stop()
-    del _EVENTS[id(rt)]
+    async with fake_runtime(NS, lambda: NOW) as rt:
+        _EVENTS[id(rt)] = CacheEvents(rt)
+        _EVENTS[id(rt)].subscribe()
+        yield rt
+        del _EVENTS[id(rt)]
 
 
 def patches(rt: Runtime) -> list[str]:

@@ -14,10 +14,9 @@ import pytest
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.handlers.window_runner import WindowRunner
-from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import Forbidden
 from maintenance_operator.kube.permissions import Permission, needed
-from tests.unit.kube.fake_api import FakeKubeClient, FakeState
+from tests.unit.handlers.fake_runtime import fake_runtime, state_of, until
 
 NS = "team-a"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
@@ -66,16 +65,8 @@ def test_the_message_names_verb_resource_with_group_and_namespace() -> None:
 
 @pytest.fixture
 async def runtime() -> AsyncIterator[Runtime]:
-    client = FakeKubeClient(FakeState())
-    rt = Runtime(client=client, cache=ClusterCache(client, [NS]), clock=lambda: NOW)
-    yield rt
-    await rt.cache.stop()
-    await rt.drain_background(timeout=1.0)
-
-
-def state_of(rt: Runtime) -> FakeState:
-    assert isinstance(rt.client, FakeKubeClient)
-    return rt.client.state
+    async with fake_runtime(NS, lambda: NOW) as rt:
+        yield rt
 
 
 def ready(obj: dict[str, Any]) -> dict[str, Any]:
@@ -170,13 +161,6 @@ async def test_a_pass_stopped_by_403_sets_ready_false_until_the_permission_is_gr
             await until(lambda: ready(state.collections[backups]["daily"])["status"] == "True", timeout=10)
         finally:
             await task.stop()
-
-
-async def until(predicate: Any, timeout: float = 2.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
 
 
 def test_forbidden_keeps_the_servers_text() -> None:

@@ -11,9 +11,9 @@ import pytest
 
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.window_runner import WindowRunner
-from maintenance_operator.kube.cache import ClusterCache
+from tests.unit.handlers.fake_runtime import fake_runtime
 from tests.unit.handlers.test_forbidden import WINDOWS, ready, window_body
-from tests.unit.kube.fake_api import FakeKubeClient, FakeState
+from tests.unit.kube.fake_api import FakeState
 
 NS = "team-a"
 STATEFULSETS = f"/apis/apps/v1/namespaces/{NS}/statefulsets"
@@ -25,12 +25,8 @@ OLD, NEW = "db-6b7f", "db-9c2d"
 
 @pytest.fixture
 async def runtime() -> AsyncIterator[Runtime]:
-    client = FakeKubeClient(FakeState())
-    rt = Runtime(client=client, cache=ClusterCache(client, [NS]), clock=lambda: NOW)
-    rt.acting.set()
-    yield rt
-    await rt.cache.stop()
-    await rt.drain_background(timeout=1.0)
+    async with fake_runtime(NS, lambda: NOW, acting=True) as rt:
+        yield rt
 
 
 def restarted_statefulset(updated: int) -> dict[str, Any]:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import TaskLoop
-from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import ApiError
-from tests.unit.handlers.test_forbidden import NS, ready, until
-from tests.unit.kube.fake_api import FakeKubeClient, FakeState
+from tests.unit.handlers.fake_runtime import fake_runtime, until
+from tests.unit.handlers.test_forbidden import NS, ready
+from tests.unit.kube.fake_api import FakeState
 
 DATABASES = f"/apis/maintenance.ops.dev/v1alpha1/namespaces/{NS}/manageddatabases"
 STATEFULSET = f"/apis/apps/v1/namespaces/{NS}/statefulsets/db"
@@ -38,11 +39,15 @@ async def test_a_pass_refused_with_422_sets_ready_false_with_the_servers_message
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     state = FakeState()
-    client = FakeKubeClient(state)
-    runtime = Runtime(client=client, cache=ClusterCache(client, [NS]), clock=lambda: NOW)
     body = {"metadata": {"name": "db", "namespace": NS, "uid": "uid-db", "generation": 2}}
     state.put(DATABASES, dict(body))
-    runtime.acting.set()
+    async with fake_runtime(NS, lambda: NOW, acting=True, state=state) as runtime:
+        await _refused_then_fixed(runtime, state, body, caplog)
+
+
+async def _refused_then_fixed(
+    runtime: Runtime, state: FakeState, body: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     task = RefusedTask(runtime, body)
     with caplog.at_level(logging.INFO):
         task.start()
@@ -58,4 +63,3 @@ async def test_a_pass_refused_with_422_sets_ready_false_with_the_servers_message
             await until(lambda: ready(state.collections[DATABASES]["db"])["status"] == "True", timeout=10)
         finally:
             await task.stop()
-            await runtime.drain_background(timeout=1.0)
