@@ -12,7 +12,7 @@ from maintenance_operator.cli import common, kubeapi, reading
 from maintenance_operator.cli.output import table
 from maintenance_operator.cli.windowobjects import WindowObject, parse_window
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.schedule.state import OPEN, OUTSIDE_WINDOW
+from maintenance_operator.schedule.state import WindowReason
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,7 +54,7 @@ def describe(w: WindowObject, now: datetime) -> dict[str, Any]:
         return item
     state = sched.window_state(w.schedule, now)
     upcoming = sched.next_occurrences(w.schedule, now, 1)
-    item["state"] = state.reason
+    item["state"] = state.reason.value
     item["open"] = state.open is not None
     item["openOccurrence"] = _occurrence(state.open)
     item["nextOccurrence"] = _occurrence(upcoming[0] if upcoming else None)
@@ -64,9 +64,9 @@ def describe(w: WindowObject, now: datetime) -> dict[str, Any]:
 def _open_cell(item: dict[str, Any]) -> str:
     if item["state"] == "invalid":
         return "invalid"
-    if item["state"] == OPEN:
+    if item["state"] == WindowReason.OPEN:
         return f"yes, until {item['openOccurrence']['end']}"
-    return "no" if item["state"] == OUTSIDE_WINDOW else f"no ({item['state']})"
+    return "no" if item["state"] == WindowReason.OUTSIDE_WINDOW else f"no ({item['state']})"
 
 
 def render_table(items: list[dict[str, Any]], all_namespaces: bool) -> str:

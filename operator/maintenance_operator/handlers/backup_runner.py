@@ -34,7 +34,9 @@ from maintenance_operator.planning.catchup import catch_up
 from maintenance_operator.planning.databases.manifests import data_claim_name
 from maintenance_operator.planning.targets.workloads import Rollout
 from maintenance_operator.planning.times import format_time, parse_time
+from maintenance_operator.planning.windows import occurrence
 from maintenance_operator.planning.windows import status as window_status
+from maintenance_operator.planning.windows.occurrence import OpenOccurrence
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ class BackupRunner(ScheduledWindow):
         finishing = (
             previous_run is not None
             and previous_run.get("result") == "Running"
-            and (current is None or current["id"] != previous_run.get("occurrence"))
+            and (current is None or current.id != previous_run.get("occurrence"))
         )
         handled = parse_time(self._status.get("handledThrough")) or parse_time(
             self.body["metadata"].get("creationTimestamp")
@@ -119,9 +121,9 @@ class BackupRunner(ScheduledWindow):
         wake_at: list[datetime | None] = [state.next_change]
         if current is not None:
             last_run, retry_at = await self._work(
-                current, self.can_start(ws, state, current, now), databases, records, spec, now
+                current, occurrence.blocked_by(ws, state, current, now), databases, records, spec, now
             )
-            wake_at += [parse_time(current["end"]), retry_at]
+            wake_at += [current.end, retry_at]
         else:
             self._release(set())
         upcoming = sched.next_occurrences(ws, now, window_status.NEXT_SHOWN)
@@ -157,7 +159,7 @@ class BackupRunner(ScheduledWindow):
     def _forget_gone(
         self,
         ws: sched.WindowSchedule,
-        current: Mapping[str, Any] | None,
+        current: OpenOccurrence | None,
         databases: Mapping[str, Mapping[str, Any]],
         records: list[SnapshotRecord],
         handled: datetime | None,
@@ -170,7 +172,7 @@ class BackupRunner(ScheduledWindow):
         can create one or be reported missed.
         """
         opened = sched.open_occurrence(ws, now)
-        live = {o for o in (current["id"] if current else None, opened.id if opened else None) if o}
+        live = {o for o in (current.id if current else None, opened.id if opened else None) if o}
         if (last := (self._status.get("lastRun") or {}).get("occurrence")) is not None:
             live.add(str(last))
         listed = {r.name for r in records}
@@ -191,8 +193,8 @@ class BackupRunner(ScheduledWindow):
         """Closed occurrences after `handled` that made no snapshot: reported missed, each once."""
         taken = {r.occurrence for r in records if r.window == label_value(self.name) and r.occurrence}
         decided = catch_up(ws, handled, taken, now)
-        for occurrence in decided.missed:
-            self._report_missed(occurrence.id, "the operator was not running during the window", now)
+        for passed in decided.missed:
+            self._report_missed(passed.id, "the operator was not running during the window", now)
         return [o.id for o in decided.missed]
 
     async def _with_listed_databases(self, known: dict[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
@@ -215,14 +217,14 @@ class BackupRunner(ScheduledWindow):
 
     async def _work(
         self,
-        current: Mapping[str, Any],
-        wait: object,
+        current: OpenOccurrence,
+        wait: sched.WindowReason | None,
         databases: Mapping[str, Mapping[str, Any]],
         records: list[SnapshotRecord],
         spec: BackupWindowSpec,
         now: datetime,
     ) -> tuple[dict[str, Any], datetime | None]:
-        occ_id = current["id"]
+        occ_id = current.id
         volumes, busy = [], set()
         for name in databases:
             live = self.runtime.workload("StatefulSet", self.namespace, name)

@@ -1,5 +1,5 @@
-"""What MaintenanceWindow and BackupWindow tasks share: the open occurrence (scheduled or run-now) and whether
-new work may start in it. One implementation, so both kinds open, close and run ad hoc exactly alike."""
+"""What MaintenanceWindow and BackupWindow tasks share: the open occurrence (scheduled or run-now), recorded
+before its trigger is removed. One implementation, so both kinds open, close and run ad hoc exactly alike."""
 
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,9 +15,9 @@ from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.kube import status
 from maintenance_operator.planning.targets import selectors
-from maintenance_operator.planning.times import format_time, parse_time
-from maintenance_operator.planning.windows import restarts
-from maintenance_operator.planning.windows import status as window_status
+from maintenance_operator.planning.times import format_time
+from maintenance_operator.planning.windows import occurrence
+from maintenance_operator.planning.windows.occurrence import OpenOccurrence
 
 SpecT = TypeVar("SpecT", bound=WindowSpec)
 
@@ -48,45 +48,23 @@ class ScheduledWindow(TaskLoop):
         self._selector = spec.selector.wire()
         return spec, ws
 
-    async def current_occurrence(self, ws: sched.WindowSchedule, now: datetime) -> dict[str, Any] | None:
+    async def current_occurrence(self, ws: sched.WindowSchedule, now: datetime) -> OpenOccurrence | None:
         """The open occurrence: an ad-hoc (run-now) one if active, else the scheduled one."""
-        annotations = self.body["metadata"].get("annotations") or {}
-        recorded = self._status.get("currentOccurrence") or None
-        trigger = annotations.get(names.ANNOTATION_RUN_NOW)
+        trigger = (self.body["metadata"].get("annotations") or {}).get(names.ANNOTATION_RUN_NOW)
+        open_now, opened = occurrence.current(ws, self._status, trigger, now)
+        if opened is not None:
+            # Status first: if we die before removing the annotation, the trigger matches and is not rerun.
+            written = await status.patch_status(
+                self.runtime.client,
+                self.kind,
+                self.namespace,
+                self.name,
+                {"currentOccurrence": opened.ref().written()},
+            )
+            self.written(written, {})
+            self.event("RunNow", f"ad-hoc occurrence {opened.id} opened until {format_time(opened.end)}", now)
         if trigger is not None:
-            if not (recorded and recorded.get("adHoc") and recorded.get("trigger") == trigger):
-                start = now.replace(microsecond=0)
-                occurrence = sched.Occurrence(start, start + ws.duration, sched.run_now_id(start))
-                recorded = window_status.occurrence_ref(occurrence, ad_hoc=True, trigger=trigger)
-                # Status first: if we die before removing the annotation, the trigger matches and is not rerun.
-                written = await status.patch_status(
-                    self.runtime.client, self.kind, self.namespace, self.name, {"currentOccurrence": recorded}
-                )
-                self.written(written, {})
-                self.event(
-                    "RunNow", f"ad-hoc occurrence {occurrence.id} opened until {format_time(occurrence.end)}", now
-                )
             await status.patch_annotations(
                 self.runtime.client, self.kind, self.namespace, self.name, {names.ANNOTATION_RUN_NOW: None}
             )
-        if recorded and recorded.get("adHoc"):
-            end = parse_time(recorded.get("end"))
-            if end is not None and now < end:
-                return dict(recorded)
-        opened = sched.open_occurrence(ws, now)
-        return window_status.occurrence_ref(opened) if opened is not None else None
-
-    @staticmethod
-    def can_start(
-        ws: sched.WindowSchedule, state: sched.WindowState, current: Mapping[str, Any] | None, now: datetime
-    ) -> restarts.Wait | None:
-        """None when new work may start now, else why not (closed, suspended, excluded)."""
-        if current is None:
-            return restarts.Wait.OUTSIDE_WINDOW
-        if ws.suspend:
-            return restarts.Wait.SUSPENDED
-        if any(e.start <= now < e.end for e in ws.exclusions):
-            return restarts.Wait.EXCLUDED
-        if not current.get("adHoc") and not state.can_start_work:
-            return restarts.Wait(state.reason)
-        return None
+        return open_now

@@ -25,8 +25,9 @@ from maintenance_operator.planning.targets import pod_replacement as replacement
 from maintenance_operator.planning.targets import selectors
 from maintenance_operator.planning.targets.workloads import Rollout, Workload
 from maintenance_operator.planning.times import format_time, parse_time
-from maintenance_operator.planning.windows import assignment, missed, restarts
+from maintenance_operator.planning.windows import assignment, missed, occurrence, restarts
 from maintenance_operator.planning.windows import status as window_status
+from maintenance_operator.planning.windows.occurrence import OpenOccurrence
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +110,13 @@ class WindowRunner(ScheduledWindow):
             stop_on_failure=spec.on_failure == "Stop",
             rollout_timeout=sched.parse_duration(spec.rollout_timeout),
         )
-        occ_id = current["id"] if current is not None else None
+        occ_id = current.id if current is not None else None
         if occ_id != self._occurrence_id:
             self._occurrence_id = occ_id
             self._started.clear()
             self._patch_failed.clear()
             self._denied.clear()
-        can_start = self.can_start(ws, state, current, now)
+        can_start = occurrence.blocked_by(ws, state, current, now)
         ranked = self.runtime.ranked_windows(self.namespace, now)
         targets = self._targets(occ_id, ranked, policy)
         blocked = self.runtime.snapshotting_in(self.namespace)  # databases with a backup snapshot running
@@ -160,7 +161,7 @@ class WindowRunner(ScheduledWindow):
         # ranked.changes_at: another window opening or closing may move targets to or from this one.
         candidates = [state.next_change, step.next_deadline, notice_at, ranked.changes_at]
         if current is not None:
-            candidates.append(parse_time(current["end"]))
+            candidates.append(current.end)
         if busy:
             # A pending status write, or a restart whose watch event we have not seen yet.
             candidates.append(now + timedelta(seconds=STATUS_MIN_INTERVAL))
@@ -202,16 +203,16 @@ class WindowRunner(ScheduledWindow):
         if self._running_since is None:
             self._running_since = now
         decided = missed.decide(ws, since, targets, policy, taken, now, self._running_since)
-        for occurrence in decided.missed:
-            if occurrence.id not in self._missed_counted:
+        for passed in decided.missed:
+            if passed.id not in self._missed_counted:
                 metrics.missed_windows.labels(self.namespace, self.name).inc()
             self.event(
                 "MaintenanceMissed",
-                f"occurrence {occurrence.id} ({format_time(occurrence.start)} to {format_time(occurrence.end)}) "
+                f"occurrence {passed.id} ({format_time(passed.start)} to {format_time(passed.end)}) "
                 "passed while the operator was not running; its pending targets wait for the next occurrence",
                 now,
                 warning=True,
-                once=occurrence.id,
+                once=passed.id,
             )
         if decided.catch_up is not None:
             self.event(
@@ -232,14 +233,14 @@ class WindowRunner(ScheduledWindow):
         self.forget_told("CatchUp", undecided)
         return decided
 
-    def _finishing(self, current: Mapping[str, Any] | None) -> str | None:
+    def _finishing(self, current: OpenOccurrence | None) -> str | None:
         """The occurrence that closed with rollouts in flight: they are followed until each one finishes."""
         previous = self._status.get("lastRun") or {}
         return previous.get("occurrence") if current is None and previous.get("result") == RUNNING else None
 
     def _run_summary(
         self,
-        current: Mapping[str, Any] | None,
+        current: OpenOccurrence | None,
         finishing: str | None,
         decided: missed.Decision,
         step: restarts.Step,
@@ -247,12 +248,12 @@ class WindowRunner(ScheduledWindow):
         """`lastRun`: the open occurrence's run, else the newest missed occurrence (newer than any that closed
         while the operator ran), else the closed one whose rollouts are finishing; None keeps the previous one."""
         if current is not None:
-            return self._last_run(current, step)
+            return self._last_run(current.id, format_time(current.start), step)
         if decided.missed:
             return self._missed_run(decided.missed[-1], step)
         if finishing is not None:
             started = (self._status.get("lastRun") or {}).get("started")
-            return self._last_run({"id": finishing, "start": started}, step)
+            return self._last_run(finishing, started, step)
         return None
 
     @staticmethod
@@ -379,7 +380,7 @@ class WindowRunner(ScheduledWindow):
             del self._reported[key]
 
     @staticmethod
-    def _last_run(current: Mapping[str, Any], step: restarts.Step) -> dict[str, Any]:
+    def _last_run(occurrence_id: str, started: str | None, step: restarts.Step) -> dict[str, Any]:
         if step.in_flight or step.start:
             result = RUNNING
         elif step.failed:
@@ -389,8 +390,8 @@ class WindowRunner(ScheduledWindow):
         else:
             result = "Succeeded"
         return {
-            "occurrence": current["id"],
-            "started": current["start"],
+            "occurrence": occurrence_id,
+            "started": started,
             "restarted": len(step.succeeded),
             "failed": len(step.failed),
             "skipped": len(step.waiting),
@@ -402,7 +403,7 @@ class WindowRunner(ScheduledWindow):
         self,
         spec: MaintenanceWindowSpec,
         ws: sched.WindowSchedule,
-        current: Mapping[str, Any] | None,
+        current: OpenOccurrence | None,
         upcoming: list[sched.Occurrence],
         targets: list[Workload],
         policy: restarts.Policy,
@@ -444,7 +445,7 @@ class WindowRunner(ScheduledWindow):
         self.forget_told("InvalidSpec", f"invalid{generation}".__eq__)  # the generation only grows
         self.event("InvalidSpec", message, now, warning=True, once=f"invalid{generation}")
 
-    def _export(self, upcoming: list[sched.Occurrence], current: Mapping[str, Any] | None, step: restarts.Step) -> None:
+    def _export(self, upcoming: list[sched.Occurrence], current: OpenOccurrence | None, step: restarts.Step) -> None:
         if upcoming:
             metrics.next_window_start.labels(self.namespace, self.name).set(upcoming[0].start.timestamp())
         metrics.window_open.labels(self.namespace, self.name).set(1 if current is not None else 0)

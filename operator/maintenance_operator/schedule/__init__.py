@@ -9,13 +9,14 @@ from .exclusions import Exclusion
 from .ids import id_start, occurrence_id, run_now_id, scheduled_start
 from .model import Occurrence, WindowSchedule
 from .occurrences import next_occurrences, open_occurrence, previous_occurrence
-from .state import WindowState, window_state
+from .state import WindowReason, WindowState, window_state
 
 __all__ = [
     "Exclusion",
     "Occurrence",
     "Problem",
     "ScheduleError",
+    "WindowReason",
     "WindowSchedule",
     "WindowState",
     "format_duration",

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from .exclusions import covering
 from .model import Occurrence, WindowSchedule
 from .occurrences import as_utc, latest_window, next_start
 
-OPEN = "open"
-OUTSIDE_WINDOW = "outside-window"
-EXCLUDED = "excluded"
-SUSPENDED = "suspended"
+
+class WindowReason(StrEnum):
+    """Why the schedule lets work start now or not; the one vocabulary for it (status, CLI, restart plans)."""
+
+    OPEN = "open"
+    OUTSIDE_WINDOW = "outside-window"
+    EXCLUDED = "excluded"
+    SUSPENDED = "suspended"
+
 
 # Only reached for schedules with no future start (year 9999); re-checking daily is harmless.
 _IDLE_RECHECK = timedelta(days=1)
@@ -24,7 +30,7 @@ class WindowState:
 
     open: Occurrence | None
     can_start_work: bool
-    reason: str
+    reason: WindowReason
     next_change: datetime
 
 
@@ -40,14 +46,14 @@ def window_state(ws: WindowSchedule, now: datetime) -> WindowState:
     start_excluded = current is not None and covering(ws.exclusions, current.start) is not None
     opened = None if start_excluded else current
     if ws.suspend:
-        reason = SUSPENDED
+        reason = WindowReason.SUSPENDED
     elif current is None:
-        reason = OUTSIDE_WINDOW
+        reason = WindowReason.OUTSIDE_WINDOW
     elif start_excluded or covering(ws.exclusions, now) is not None:
-        reason = EXCLUDED
+        reason = WindowReason.EXCLUDED
     else:
-        reason = OPEN
-    return WindowState(opened, reason == OPEN, reason, _next_change(ws, now, current))
+        reason = WindowReason.OPEN
+    return WindowState(opened, reason is WindowReason.OPEN, reason, _next_change(ws, now, current))
 
 
 def _next_change(ws: WindowSchedule, now: datetime, current: Occurrence | None) -> datetime:

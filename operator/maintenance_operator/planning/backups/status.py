@@ -11,6 +11,7 @@ from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
 from maintenance_operator.api.windows import BackupRunSummary, BackupWindowStatus
 from maintenance_operator.planning.backups.snapshots import BackupStep
+from maintenance_operator.planning.windows.occurrence import OpenOccurrence
 from maintenance_operator.planning.windows.status import (
     invalid_fields,
     missed_condition,
@@ -58,7 +59,7 @@ def backup_status(
     previous: Mapping[str, Any],
     generation: int | None,
     upcoming: Sequence[sched.Occurrence],
-    current: Mapping[str, Any] | None,
+    current: OpenOccurrence | None,
     last_run: Mapping[str, Any] | None,
     handled_through: datetime | None,
     missed: Sequence[str],

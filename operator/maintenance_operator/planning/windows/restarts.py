@@ -10,20 +10,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from maintenance_operator import schedule as sched
 from maintenance_operator.planning.targets.pending import pending
 from maintenance_operator.planning.targets.workloads import Rollout, Workload
 
 
 class Wait(StrEnum):
-    """Why a pending target is not being restarted right now; shown in status and `kubectl maintenance apps`."""
+    """Why a pending target waits in an occurrence that lets work start; the schedule's own reasons (closed,
+    excluded, suspended) are `schedule.WindowReason`. Both are shown in status and `kubectl maintenance apps`."""
 
-    OUTSIDE_WINDOW = "outside-window"
-    EXCLUDED = "excluded"
-    SUSPENDED = "suspended"
     CONCURRENCY = "waiting-for-concurrency"
     STOPPED_AFTER_FAILURE = "stopped-after-failure"
     PAUSED = "paused"
     BLOCKED = "blocked"
+
+
+Reason = sched.WindowReason | Wait
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class Step:
     succeeded: list[Workload] = field(default_factory=list)
     failed: list[Workload] = field(default_factory=list)
     waiting: list[Workload] = field(default_factory=list)  # due but not started now, in plan order
-    wait_reasons: dict[tuple[str, str, str], Wait] = field(default_factory=dict)  # why each of `waiting` waits
+    wait_reasons: dict[tuple[str, str, str], Reason] = field(default_factory=dict)  # why each of `waiting` waits
     next_deadline: datetime | None = None
 
     @property
@@ -50,7 +52,13 @@ class Step:
         return not self.start and not self.in_flight and all(w in _FINAL for w in self.wait_reasons.values())
 
 
-_FINAL = {Wait.STOPPED_AFTER_FAILURE, Wait.PAUSED, Wait.OUTSIDE_WINDOW, Wait.EXCLUDED, Wait.SUSPENDED}
+_FINAL: set[Reason] = {
+    Wait.STOPPED_AFTER_FAILURE,
+    Wait.PAUSED,
+    sched.WindowReason.OUTSIDE_WINDOW,
+    sched.WindowReason.EXCLUDED,
+    sched.WindowReason.SUSPENDED,
+}
 
 
 def is_due(w: Workload, policy: Policy) -> bool:
@@ -64,7 +72,7 @@ def timed_out(w: Workload, policy: Policy, now: datetime) -> bool:
 def plan(
     targets: Iterable[Workload],
     occurrence_id: str | None,
-    can_start: Wait | None,
+    can_start: sched.WindowReason | None,
     policy: Policy,
     now: datetime,
     blocked: frozenset[tuple[str, str, str]] = frozenset(),
@@ -98,11 +106,11 @@ def plan(
     slots = policy.concurrency - len(step.in_flight)
     stopped = policy.stop_on_failure and bool(step.failed)
     for w in candidates:
-        why: Wait | None
+        why: Reason | None
         if w.paused:
             why = Wait.PAUSED
         elif can_start is not None or occurrence_id is None:
-            why = can_start or Wait.OUTSIDE_WINDOW
+            why = can_start or sched.WindowReason.OUTSIDE_WINDOW
         elif stopped:
             why = Wait.STOPPED_AFTER_FAILURE
         elif w.key in blocked:

@@ -21,6 +21,8 @@ from maintenance_operator.api.windows import (
 )
 from maintenance_operator.planning.targets.pending import pending
 from maintenance_operator.planning.targets.workloads import Workload
+from maintenance_operator.planning.times import format_time
+from maintenance_operator.planning.windows.occurrence import OpenOccurrence
 from maintenance_operator.planning.windows.restarts import Step
 
 MAX_LISTED = 100  # status stays small (etcd object size); the count covers the rest
@@ -71,13 +73,8 @@ def not_ready(
     return {**status, "conditions": [ready, *(c for c in conditions if c.get("type") != names.CONDITION_READY)]}
 
 
-def occurrence(o: sched.Occurrence, *, ad_hoc: bool = False, trigger: str | None = None) -> OccurrenceRef:
-    return OccurrenceRef.of(id=o.id, start=o.start, end=o.end, ad_hoc=ad_hoc or None, trigger=trigger)
-
-
-def occurrence_ref(o: sched.Occurrence, *, ad_hoc: bool = False, trigger: str | None = None) -> dict[str, Any]:
-    """`status.currentOccurrence` as written: the handlers record and compare it."""
-    return occurrence(o, ad_hoc=ad_hoc, trigger=trigger).written()
+def occurrence(o: sched.Occurrence) -> OccurrenceRef:
+    return OpenOccurrence(o).ref()
 
 
 def pending_entries(step: Step, listed: int = MAX_LISTED) -> tuple[int, list[PendingTarget]]:
@@ -137,7 +134,7 @@ def schedule_fields(
     previous: Mapping[str, Any],
     generation: int | None,
     upcoming: Sequence[sched.Occurrence],
-    current: Mapping[str, Any] | None,
+    current: OpenOccurrence | None,
     now: datetime,
 ) -> dict[str, Any]:
     """What every window kind shows: next occurrences, whether one is open, and the Ready/WindowOpen conditions."""
@@ -147,7 +144,7 @@ def schedule_fields(
         next_window=upcoming[0].start if upcoming else None,
         next_occurrences=[occurrence(o) for o in upcoming[:NEXT_SHOWN]],
         open=current is not None,
-        current_occurrence=current,
+        current_occurrence=current.ref() if current is not None else None,
         conditions=[
             condition(conditions, names.CONDITION_READY, True, "Scheduled", "schedule is valid", now, generation),
             condition(
@@ -155,7 +152,7 @@ def schedule_fields(
                 names.CONDITION_WINDOW_OPEN,
                 current is not None,
                 "Open" if current is not None else "Closed",
-                f"occurrence {current['id']} until {current['end']}" if current is not None else "",
+                f"occurrence {current.id} until {format_time(current.end)}" if current is not None else "",
                 now,
                 generation,
             ),
@@ -190,7 +187,7 @@ def maintenance_status(
     previous: Mapping[str, Any],
     generation: int | None,
     upcoming: Sequence[sched.Occurrence],
-    current: Mapping[str, Any] | None,
+    current: OpenOccurrence | None,
     step: Step | None,
     problem: str | None,
     now: datetime,

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from maintenance_operator.planning.targets.pending import pending
 from maintenance_operator.planning.targets.workloads import Rollout, Workload
-from maintenance_operator.planning.windows.restarts import Policy, Step, Wait, is_due, plan
+from maintenance_operator.planning.windows.restarts import Policy, Reason, Step, Wait, is_due, plan
+from maintenance_operator.schedule import WindowReason
 from tests.unit.planning.factories import (
     OCCURRENCE,
     PREVIOUS_OCCURRENCE,
@@ -44,7 +45,7 @@ def names(ws: list[Workload]) -> list[str]:
     return [w.name for w in ws]
 
 
-def waits(step: Step) -> dict[str, Wait]:
+def waits(step: Step) -> dict[str, Reason]:
     return {name: reason for (_, _, name), reason in step.wait_reasons.items()}
 
 
@@ -53,7 +54,7 @@ def run(
     policy: Policy = STOP,
     *,
     occurrence: str | None = OCCURRENCE,
-    can_start: Wait | None = None,
+    can_start: WindowReason | None = None,
     blocked: frozenset[tuple[str, str, str]] = frozenset(),
     now: datetime = NOW,
 ) -> Step:
@@ -153,16 +154,16 @@ def test_plan(targets: list[Workload], policy: Policy, expect: Expect) -> None:
 @pytest.mark.parametrize(
     ("occurrence", "can_start", "reason"),
     [
-        (None, None, Wait.OUTSIDE_WINDOW),
-        (OCCURRENCE, Wait.OUTSIDE_WINDOW, Wait.OUTSIDE_WINDOW),  # the occurrence's window just closed
-        (OCCURRENCE, Wait.EXCLUDED, Wait.EXCLUDED),
-        (OCCURRENCE, Wait.SUSPENDED, Wait.SUSPENDED),
-        (None, Wait.EXCLUDED, Wait.EXCLUDED),
-        (None, Wait.SUSPENDED, Wait.SUSPENDED),
+        (None, None, WindowReason.OUTSIDE_WINDOW),
+        (OCCURRENCE, WindowReason.OUTSIDE_WINDOW, WindowReason.OUTSIDE_WINDOW),  # the occurrence's window just closed
+        (OCCURRENCE, WindowReason.EXCLUDED, WindowReason.EXCLUDED),
+        (OCCURRENCE, WindowReason.SUSPENDED, WindowReason.SUSPENDED),
+        (None, WindowReason.EXCLUDED, WindowReason.EXCLUDED),
+        (None, WindowReason.SUSPENDED, WindowReason.SUSPENDED),
     ],
 )
 def test_nothing_new_starts_when_the_window_cannot_start_work(
-    occurrence: str | None, can_start: Wait | None, reason: Wait
+    occurrence: str | None, can_start: WindowReason | None, reason: WindowReason
 ) -> None:
     step = run([A, B], replace(STOP, concurrency=5), occurrence=occurrence, can_start=can_start)
     assert step.start == []
@@ -170,8 +171,8 @@ def test_nothing_new_starts_when_the_window_cannot_start_work(
     assert step.settled
 
 
-@pytest.mark.parametrize("can_start", [Wait.OUTSIDE_WINDOW, Wait.EXCLUDED, Wait.SUSPENDED])
-def test_in_flight_rollouts_finish_when_the_window_closes(can_start: Wait) -> None:
+@pytest.mark.parametrize("can_start", [WindowReason.OUTSIDE_WINDOW, WindowReason.EXCLUDED, WindowReason.SUSPENDED])
+def test_in_flight_rollouts_finish_when_the_window_closes(can_start: WindowReason) -> None:
     step = run([in_flight(A), B], can_start=can_start)
     assert names(step.in_flight) == ["a"]
     assert step.start == []
@@ -255,10 +256,10 @@ def test_order_is_namespace_kind_name_whatever_the_input_order() -> None:
         pytest.param([failed(A)], None, True, id="failed"),
         pytest.param([failed(A), B], None, True, id="stopped-after-failure"),
         pytest.param([replace(A, paused=True)], None, True, id="only-paused-left"),
-        pytest.param([A], Wait.EXCLUDED, True, id="excluded"),
+        pytest.param([A], WindowReason.EXCLUDED, True, id="excluded"),
     ],
 )
-def test_settled(targets: list[Workload], can_start: Wait | None, settled: bool) -> None:
+def test_settled(targets: list[Workload], can_start: WindowReason | None, settled: bool) -> None:
     assert run(targets, can_start=can_start).settled is settled
 
 
@@ -319,9 +320,9 @@ policies = st.builds(
 blocked_sets = st.sets(st.sampled_from("abcdefgh")).map(lambda ns: frozenset(("Deployment", "shop", n) for n in ns))
 
 
-@given(target_lists, policies, st.sampled_from([None, Wait.EXCLUDED]), blocked_sets)
+@given(target_lists, policies, st.sampled_from([None, WindowReason.EXCLUDED]), blocked_sets)
 def test_plan_invariants(
-    targets: list[Workload], policy: Policy, can_start: Wait | None, blocked: frozenset[tuple[str, str, str]]
+    targets: list[Workload], policy: Policy, can_start: WindowReason | None, blocked: frozenset[tuple[str, str, str]]
 ) -> None:
     step = run(targets, policy, can_start=can_start, blocked=blocked)
     if step.start:
@@ -422,18 +423,18 @@ def test_a_whole_occurrence(specs: list[tuple[str, bool, bool]], policy: Policy,
 def test_a_rollout_that_completes_after_the_window_closed_is_finished_for_its_occurrence() -> None:
     """Issue 13: with no occurrence open, the restarts of the occurrence that just closed are still followed, so a
     late completion is reported (succeeded) and a late failure too; other due targets wait for the next one."""
-    flying = plan([in_flight(A), B], None, Wait.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE)
-    assert (names(flying.in_flight), waits(flying)) == (["a"], {"b": Wait.OUTSIDE_WINDOW})
+    flying = plan([in_flight(A), B], None, WindowReason.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE)
+    assert (names(flying.in_flight), waits(flying)) == (["a"], {"b": WindowReason.OUTSIDE_WINDOW})
     assert flying.next_deadline == NOW - timedelta(minutes=2) + TIMEOUT
-    done = plan([succeeded(A), B], None, Wait.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE)
+    done = plan([succeeded(A), B], None, WindowReason.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE)
     assert names(done.succeeded) == ["a"] and done.settled
-    late = plan([in_flight(A, minutes_ago=11)], None, Wait.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE)
+    late = plan([in_flight(A, minutes_ago=11)], None, WindowReason.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE)
     assert names(late.failed) == ["a"]
     # Without the closed occurrence nothing is followed (as before): the rollout is just "pending".
-    assert run([succeeded(A)], occurrence=None, can_start=Wait.OUTSIDE_WINDOW).succeeded == []
+    assert run([succeeded(A)], occurrence=None, can_start=WindowReason.OUTSIDE_WINDOW).succeeded == []
     # A restart of an older occurrence is not this one's.
     other = restarted(A, NOW, PREVIOUS_OCCURRENCE)
-    assert plan([other], None, Wait.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE).in_flight == []
+    assert plan([other], None, WindowReason.OUTSIDE_WINDOW, STOP, NOW, finishing=OCCURRENCE).in_flight == []
 
 
 RUN_NOW = "20261201T141000Z"  # two windows annotated run-now in the same second get this same id

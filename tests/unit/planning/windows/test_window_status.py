@@ -6,6 +6,7 @@ from typing import Any
 from maintenance_operator.api.windows import MaintenanceWindowStatus
 from maintenance_operator.planning.windows import restarts
 from maintenance_operator.planning.windows.status import MAX_LISTED, maintenance_status
+from maintenance_operator.schedule import WindowReason
 from tests.unit.planning.factories import ANNOUNCED, WINDOW_START, workload
 
 NOW = WINDOW_START - timedelta(hours=1)
@@ -14,7 +15,7 @@ NOW = WINDOW_START - timedelta(hours=1)
 def test_targets_handled_elsewhere_are_listed_apart_with_their_window() -> None:
     mine = workload("api", required="security", required_since=ANNOUNCED)
     theirs = workload("web", required="hardware", required_since=ANNOUNCED)
-    step = restarts.plan([mine], None, restarts.Wait.OUTSIDE_WINDOW, restarts.Policy(), NOW)
+    step = restarts.plan([mine], None, WindowReason.OUTSIDE_WINDOW, restarts.Policy(), NOW)
     out = maintenance_status(
         previous={},
         generation=1,
@@ -124,7 +125,7 @@ def test_ready_false_keeps_its_transition_time_while_the_problem_lasts() -> None
 def test_a_long_pending_list_is_counted_whole_and_listed_up_to_the_limit() -> None:
     mine = [workload(f"app-{i:04d}", required="security", required_since=ANNOUNCED) for i in range(MAX_LISTED + 7)]
     theirs = [(workload(f"web-{i:04d}", required="hardware", required_since=ANNOUNCED), "nightly") for i in range(3)]
-    step = restarts.plan(mine, None, restarts.Wait.OUTSIDE_WINDOW, restarts.Policy(), NOW)
+    step = restarts.plan(mine, None, WindowReason.OUTSIDE_WINDOW, restarts.Policy(), NOW)
     out = maintenance_status(
         previous={},
         generation=1,

@@ -18,7 +18,8 @@ from maintenance_operator.planning.backups.status import backup_status, missed_s
 from maintenance_operator.planning.targets.workloads import Rollout
 from maintenance_operator.planning.times import format_time
 from maintenance_operator.planning.windows import restarts
-from maintenance_operator.planning.windows.status import maintenance_status, not_ready, occurrence_ref
+from maintenance_operator.planning.windows.occurrence import OpenOccurrence
+from maintenance_operator.planning.windows.status import maintenance_status, not_ready
 from tests.unit.planning.crd_status import NOW, OPEN, Status, check
 from tests.unit.planning.factories import ANNOUNCED, OCCURRENCE, pending_workload, workload
 
@@ -54,11 +55,11 @@ def _open_step() -> restarts.Step:
     )
 
 
-def _running(current: Status) -> Status:
+def _running(current: OpenOccurrence) -> Status:
     """lastRun as the window runner writes it for the open occurrence."""
     return {
-        "occurrence": current["id"],
-        "started": current["start"],
+        "occurrence": current.id,
+        "started": format_time(current.start),
         "restarted": 2,
         "failed": 1,
         "skipped": 1,
@@ -67,7 +68,7 @@ def _running(current: Status) -> Status:
 
 
 def _open() -> Status:
-    current = occurrence_ref(OPEN)
+    current = OpenOccurrence(OPEN)
     elsewhere = [(pending_workload("shop"), "nightly")]
     return window(
         current=current, step=_open_step(), last_run=_running(current), elsewhere=elsewhere, handled_through=OPEN.start
@@ -76,7 +77,7 @@ def _open() -> Status:
 
 def _run_now() -> Status:
     ad_hoc = sched.Occurrence(NOW.replace(microsecond=0), NOW.replace(microsecond=0) + timedelta(hours=1), "adhoc")
-    current = occurrence_ref(ad_hoc, ad_hoc=True, trigger="2026-12-01T14:09:00Z")
+    current = OpenOccurrence(ad_hoc, ad_hoc=True, trigger="2026-12-01T14:09:00Z")
     return window(current=current, step=_open_step(), last_run=_running(current))
 
 
@@ -166,7 +167,7 @@ def backups(**changes: Any) -> Status:
 def _backup_running() -> Status:
     step = BackupStep(ready=["a"], in_progress=["b"], waiting={DataVolume("c", "data-c-0"): Wait.CLOSED})
     run = run_summary(OCCURRENCE, step, closed=False, now=NOW)
-    return backups(current=occurrence_ref(OPEN), last_run=run, handled_through=OPEN.start)
+    return backups(current=OpenOccurrence(OPEN), last_run=run, handled_through=OPEN.start)
 
 
 def _backup_closed() -> Status:
