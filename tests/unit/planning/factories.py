@@ -52,6 +52,7 @@ def workload(
         pod_selector={"app": name},
         container=name,
         image=f"registry.example/{name}:1.0",
+        images=(f"registry.example/{name}:1.0",),
     )
     return replace(base, **changes)
 

@@ -54,6 +54,11 @@ class Workload:
     # A StatefulSet with `updateStrategy: OnDelete`: a restart replaces its pods only when the window evicts them
     # (see `planning.pod_replacement`).
     on_delete: bool = False
+    # Every image of the pod template (init containers too): announcements select by image pattern.
+    images: tuple[str, ...] = ()
+    # The `Maintenance` announcements covering it, oldest first (`planning.announcements.matching.effective`);
+    # never read from the object: derived in memory, so deleting an announcement withdraws it.
+    announcements: tuple[str, ...] = ()
 
     def restarted_in(self, window: str | None, occurrence_id: str) -> bool:
         """Restarted by `window` in that occurrence. Ids alone collide (two windows' occurrences of the same start,
@@ -198,6 +203,7 @@ def workload_from_object(kind: str, body: Mapping[str, Any]) -> Workload:
         target_image=annotations.get(names.ANNOTATION_TARGET_IMAGE) or None,
         revision=_revision(kind, annotations, status),
         on_delete=kind == "StatefulSet" and _on_delete(spec),
+        images=_images(spec),
     )
 
 
@@ -213,3 +219,13 @@ def _first_container(spec: Mapping[str, Any]) -> Mapping[str, str]:
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
     first = containers[0] if containers and isinstance(containers[0], Mapping) else {}
     return {k: v for k, v in first.items() if k in ("name", "image") and isinstance(v, str)}
+
+
+def _images(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    pod = (spec.get("template") or {}).get("spec") or {}
+    found: list[str] = []
+    for c in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
+        image = c.get("image") if isinstance(c, Mapping) else None
+        if isinstance(image, str) and image and image not in found:
+            found.append(image)
+    return tuple(found)

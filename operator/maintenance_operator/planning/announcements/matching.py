@@ -1,0 +1,74 @@
+"""Which targets an announcement covers, and the workload as maintenance sees it with every announcement on it.
+
+Pending is derived here, in memory, from the announcements and the cached workloads: an announcement over 5,000
+workloads costs no PATCH per target, nothing is left behind when it is deleted, and a workload created or
+relabelled later is covered the moment the cache sees it.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+from maintenance_operator.planning.targets import selectors
+from maintenance_operator.planning.targets.workloads import Workload
+
+KINDS = ("Deployment", "StatefulSet", "ManagedDatabase")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """`spec.targets`: every part must match; an empty part matches everything."""
+
+    namespace_selector: Mapping[str, Any]
+    selector: Mapping[str, Any]
+    kinds: frozenset[str] = frozenset()
+    images: tuple[str, ...] = ()  # glob patterns on container images (`*/nginx:1.2*`)
+
+    def matches(
+        self, kind: str, labels: Mapping[str, str], images: Iterable[str], namespace_labels: Mapping[str, str]
+    ) -> bool:
+        """`kind` and `labels` are the user's object's: a ManagedDatabase's own, not its StatefulSet's."""
+        if self.kinds and kind not in self.kinds:
+            return False
+        if not selectors.matches(self.namespace_selector, namespace_labels):
+            return False
+        if not selectors.matches(self.selector, labels):
+            return False
+        return not self.images or any(fnmatchcase(i, p) for i in images for p in self.images)
+
+
+@dataclass(frozen=True)
+class Announcement:
+    name: str
+    reason: str
+    description: str
+    since: datetime  # spec.requiredSince, else the announcement's creation
+    deadline: datetime | None
+    targets: Targets
+
+
+def effective(w: Workload, covering: Sequence[Announcement]) -> Workload:
+    """The workload with every announcement covering it: pending since the latest `requiredSince` of all of them
+    (its own annotation included), so one restart after that completes them all.
+
+    The reasons are listed oldest first, the annotation's first of all; `announcements` names the announcements.
+    """
+    if not covering:
+        return w
+    ordered = sorted(covering, key=lambda a: (a.since, a.name))
+    reasons = [w.required] if w.required is not None else []
+    reasons += [a.reason for a in ordered if a.reason not in reasons]
+    sinces = [a.since for a in ordered] + ([w.required_since] if w.required_since is not None else [])
+    return replace(
+        w,
+        required=", ".join(r for r in reasons if r),
+        required_since=max(sinces),
+        announcements=tuple(a.name for a in ordered),
+    )
+
+
+def for_announcement(w: Workload, a: Announcement) -> Workload:
+    """The workload as this announcement alone sees it: done by any restart after its own `requiredSince`."""
+    return replace(w, required=a.reason, required_since=a.since, announcements=(a.name,))
