@@ -106,7 +106,7 @@ def crd(resource: Resource) -> dict[str, Any]:
         "metadata": {"name": f"{resource.plural}.{names.GROUP}"},
         "spec": {
             "group": names.GROUP,
-            "scope": "Namespaced",
+            "scope": resource.scope,
             "names": {
                 "kind": resource.kind,
                 "listKind": f"{resource.kind}List",

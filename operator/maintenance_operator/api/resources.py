@@ -1,6 +1,7 @@
 """The registry of custom resources: kind -> models and `kubectl get` columns, used by crdgen and the CLI."""
 
 from dataclasses import dataclass
+from typing import Literal
 
 from maintenance_operator.api import names
 from maintenance_operator.api.base import Model, StatusModel
@@ -29,6 +30,7 @@ class Resource:
     status: type[StatusModel]
     columns: tuple[Column, ...]
     description: str
+    scope: Literal["Namespaced", "Cluster"] = "Namespaced"  # the platform's kinds are cluster-scoped
 
     @property
     def plural(self) -> str:

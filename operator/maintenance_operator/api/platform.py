@@ -1,0 +1,117 @@
+"""The platform's cluster-scoped kinds: default windows for every namespace (ClusterMaintenanceWindow,
+ClusterBackupWindow) and the announcement of maintenance over many namespaces (Maintenance).
+
+The cluster windows take the namespaced spec as it is plus `namespaceSelector`, so a platform team writes them as
+its users write theirs. A Maintenance's targets are matched in memory (`planning.announcements`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from maintenance_operator.api.base import (
+    CONDITIONS_SCHEMA_EXTRA,
+    Condition,
+    LabelSelector,
+    Model,
+    StatusModel,
+    Time,
+    cel,
+)
+from maintenance_operator.api.windows import BackupWindowSpec, MaintenanceWindowSpec
+
+NamespaceSelector = Annotated[
+    LabelSelector,
+    Field(description="Which namespaces, by their labels; `{}` selects every namespace."),
+]
+
+
+class ClusterMaintenanceWindowSpec(MaintenanceWindowSpec):
+    namespace_selector: NamespaceSelector = LabelSelector()
+
+
+class ClusterBackupWindowSpec(BackupWindowSpec):
+    namespace_selector: NamespaceSelector = LabelSelector()
+
+
+ImagePattern = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=512,
+        pattern=r"^\S+$",
+        description="A glob pattern on container images (`*` any text, `?` one character, `[abc]` a class), "
+        "e.g. `*/nginx:1.2*`.",
+    ),
+]
+TargetKind = Literal["Deployment", "StatefulSet", "ManagedDatabase"]
+
+
+class AnnouncementTargets(Model):
+    """Every part must match; a part left empty matches everything."""
+
+    namespace_selector: NamespaceSelector = LabelSelector()
+    selector: Annotated[
+        LabelSelector, Field(description="The targets' own labels (a ManagedDatabase's, not its StatefulSet's).")
+    ] = LabelSelector()
+    kinds: Annotated[list[TargetKind], Field(max_length=3, json_schema_extra={"x-kubernetes-list-type": "set"})] = []
+    images: Annotated[
+        list[ImagePattern],
+        Field(max_length=32, description="At least one container image (init containers too) matches one pattern."),
+    ] = []
+
+
+DEADLINE_RULE = cel(
+    "!has(self.deadline) || !has(self.requiredSince) || timestamp(self.deadline) > timestamp(self.requiredSince)",
+    "deadline must be after requiredSince",
+)
+
+
+class MaintenanceSpec(Model):
+    reason: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=63,
+            description="Why: hardware, security, feature, database-security, or your own word.",
+        ),
+    ]
+    description: Annotated[str, Field(max_length=2048, description="What users are told, in notices too.")] = ""
+    targets: AnnouncementTargets = AnnouncementTargets()
+    required_since: Annotated[
+        datetime | None, Field(description="Restarts from this time on complete it; default: its creation.")
+    ] = None
+    deadline: Annotated[datetime | None, Field(description="Targets still pending after this are counted overdue.")] = (
+        None
+    )
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [DEADLINE_RULE]})
+
+    @model_validator(mode="after")
+    def _deadline_after_since(self) -> MaintenanceSpec:
+        if self.deadline is not None and self.required_since is not None and self.deadline <= self.required_since:
+            raise ValueError("deadline must be after requiredSince")
+        return self
+
+
+class NamespaceLeft(StatusModel):
+    namespace: str
+    count: int
+    targets: list[str] = []  # the first few, as kubectl names them (`deployment/web`)
+
+
+class MaintenanceStatus(StatusModel):
+    observed_generation: int | None = None
+    required_since: Time | None = None
+    total: int = 0
+    done_by_window: int = 0
+    done_by_self_service: int = 0
+    pending: int = 0
+    failed: int = 0
+    overdue: int = 0
+    left: Annotated[list[NamespaceLeft], Field(max_length=20)] = []
+    left_namespaces: int = 0
+    conditions: Annotated[list[Condition], Field(json_schema_extra=CONDITIONS_SCHEMA_EXTRA)] = []
