@@ -183,14 +183,26 @@ def ad_hoc_occurrence(status: Mapping[str, Any]) -> sched.Occurrence | None:
 def candidate(
     name: str, spec: Mapping[str, Any], status: Mapping[str, Any], schedule: sched.WindowSchedule | str | None = None
 ) -> Candidate:
-    """A MaintenanceWindow object as assignment sees it (`schedule`: already parsed by the caller, else parsed).
+    """A MaintenanceWindow object as assignment sees it (`schedule`: already parsed by the caller, else parsed),
+    with the run-now occurrence its status records.
 
     One conversion for the operator and the CLI, so both rank exactly the same windows.
     """
+    return window_candidate(name, spec, ad_hoc_occurrence(status), schedule)
+
+
+def window_candidate(
+    name: str,
+    spec: Mapping[str, Any],
+    ad_hoc: sched.Occurrence | None,
+    schedule: sched.WindowSchedule | str | None = None,
+) -> Candidate:
+    """A window as assignment sees it from its spec and its run-now occurrence (the window's own task has that
+    typed; `candidate` reads another window's from its status)."""
     return Candidate(
         name,
         spec.get("selector") or {},
         parse_schedule(spec) if schedule is None else schedule,
         bool(spec.get("suspend")),
-        ad_hoc=ad_hoc_occurrence(status),
+        ad_hoc=ad_hoc,
     )
