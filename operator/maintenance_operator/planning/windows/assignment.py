@@ -24,7 +24,7 @@ from maintenance_operator import schedule as sched
 from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.windows import MaintenanceWindowSpec
 from maintenance_operator.planning.targets.selectors import matches, selector_problem
-from maintenance_operator.planning.times import parse_time
+from maintenance_operator.planning.windows.occurrence import recorded
 
 
 @dataclass(frozen=True)
@@ -173,11 +173,8 @@ def parse_schedule(spec: Mapping[str, Any]) -> sched.WindowSchedule | str:
 
 def ad_hoc_occurrence(status: Mapping[str, Any]) -> sched.Occurrence | None:
     """The run-now occurrence a window's status records (open or not), or None."""
-    current = status.get("currentOccurrence") or {}
-    start, end = parse_time(current.get("start")), parse_time(current.get("end"))
-    if not current.get("adHoc") or start is None or end is None:
-        return None
-    return sched.Occurrence(start, end, str(current.get("id") or ""))
+    ad_hoc = recorded(status)
+    return ad_hoc.occurrence if ad_hoc is not None else None
 
 
 def candidate(
