@@ -42,6 +42,7 @@ class WindowRunner(ScheduledWindow):
 
     @property
     def _reported(self) -> dict[tuple[str, str, str], str]:
+        """Per target, the occurrence its finished restart was last reported for."""
         return self.restarts.reported
 
     async def stop(self) -> None:
@@ -142,8 +143,8 @@ class WindowRunner(ScheduledWindow):
             selected=decide.selected(self.runtime.workloads(self.namespace), self._selector),
             ranked=self.runtime.ranked_windows(self.namespace, now),
             blocked=self.runtime.snapshotting_in(self.namespace),
-            started=self.restarts.started,
-            patch_failed=self.restarts.patch_failed,
+            started=dict(self.restarts.started),  # copies: sending this pass's restarts adds to them
+            patch_failed=dict(self.restarts.patch_failed),
         )
 
     def _report_missed(self, decision: decide.Decision, now: datetime) -> None:

@@ -1,8 +1,9 @@
 """Which targets a window restarts now, which are in flight, and why the others wait.
 
-One pure function, re-evaluated on every change: the state it works from (which occurrence restarted a target,
-when, how its rollout stands) lives in the workloads themselves, so a restarted operator carries on exactly where
-the previous one stopped, never restarting a target twice for one occurrence.
+`plan` is pure and called once per pass: the state it works from (which occurrence restarted a target, when, how
+its rollout stands) lives in the workloads themselves, so a restarted operator carries on exactly where the
+previous one stopped, never restarting a target twice for one occurrence. `started` is the plan once its restarts
+were sent, so the pass's status counts them without planning again.
 """
 
 from collections.abc import Iterable
