@@ -24,7 +24,7 @@ from maintenance_operator import schedule as sched
 from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.windows import MaintenanceWindowSpec
 from maintenance_operator.planning.targets.selectors import matches, selector_problem
-from maintenance_operator.planning.times import parse_time
+from maintenance_operator.planning.windows.occurrence import recorded
 
 
 @dataclass(frozen=True)
@@ -173,24 +173,33 @@ def parse_schedule(spec: Mapping[str, Any]) -> sched.WindowSchedule | str:
 
 def ad_hoc_occurrence(status: Mapping[str, Any]) -> sched.Occurrence | None:
     """The run-now occurrence a window's status records (open or not), or None."""
-    current = status.get("currentOccurrence") or {}
-    start, end = parse_time(current.get("start")), parse_time(current.get("end"))
-    if not current.get("adHoc") or start is None or end is None:
-        return None
-    return sched.Occurrence(start, end, str(current.get("id") or ""))
+    ad_hoc = recorded(status)
+    return ad_hoc.occurrence if ad_hoc is not None else None
 
 
 def candidate(
     name: str, spec: Mapping[str, Any], status: Mapping[str, Any], schedule: sched.WindowSchedule | str | None = None
 ) -> Candidate:
-    """A MaintenanceWindow object as assignment sees it (`schedule`: already parsed by the caller, else parsed).
+    """A MaintenanceWindow object as assignment sees it (`schedule`: already parsed by the caller, else parsed),
+    with the run-now occurrence its status records.
 
     One conversion for the operator and the CLI, so both rank exactly the same windows.
     """
+    return window_candidate(name, spec, ad_hoc_occurrence(status), schedule)
+
+
+def window_candidate(
+    name: str,
+    spec: Mapping[str, Any],
+    ad_hoc: sched.Occurrence | None,
+    schedule: sched.WindowSchedule | str | None = None,
+) -> Candidate:
+    """A window as assignment sees it from its spec and its run-now occurrence (the window's own task has that
+    typed; `candidate` reads another window's from its status)."""
     return Candidate(
         name,
         spec.get("selector") or {},
         parse_schedule(spec) if schedule is None else schedule,
         bool(spec.get("suspend")),
-        ad_hoc=ad_hoc_occurrence(status),
+        ad_hoc=ad_hoc,
     )

@@ -1,8 +1,9 @@
 """Which targets a window restarts now, which are in flight, and why the others wait.
 
-One pure function, re-evaluated on every change: the state it works from (which occurrence restarted a target,
-when, how its rollout stands) lives in the workloads themselves, so a restarted operator carries on exactly where
-the previous one stopped, never restarting a target twice for one occurrence.
+`plan` is pure and called once per pass: the state it works from (which occurrence restarted a target, when, how
+its rollout stands) lives in the workloads themselves, so a restarted operator carries on exactly where the
+previous one stopped, never restarting a target twice for one occurrence. `started` is the plan once its restarts
+were sent, so the pass's status counts them without planning again.
 """
 
 from collections.abc import Iterable
@@ -90,7 +91,7 @@ def plan(
     step = Step()
     candidates: list[Workload] = []
     followed = occurrence_id if occurrence_id is not None else finishing
-    for w in sorted(targets, key=lambda t: (t.namespace, t.kind, t.name)):
+    for w in _ordered(targets):
         if followed is not None and w.restarted_in(window, followed):
             if w.rollout is Rollout.COMPLETE:
                 step.succeeded.append(w)
@@ -103,6 +104,19 @@ def plan(
                     step.next_deadline = min(step.next_deadline or deadline, deadline)
         elif is_due(w, policy):
             candidates.append(w)
+    _classify(step, candidates, occurrence_id, can_start, policy, blocked)
+    return step
+
+
+def _classify(
+    step: Step,
+    candidates: Iterable[Workload],
+    occurrence_id: str | None,
+    can_start: sched.WindowReason | None,
+    policy: Policy,
+    blocked: frozenset[tuple[str, str, str]],
+) -> None:
+    """Start the due `candidates` the slots left by `step`'s in-flight ones allow; the others wait, each with why."""
     slots = policy.concurrency - len(step.in_flight)
     stopped = policy.stop_on_failure and bool(step.failed)
     for w in candidates:
@@ -125,4 +139,42 @@ def plan(
         else:
             step.wait_reasons[w.key] = why
             step.waiting.append(w)
-    return step
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What sending `Step.start` did: each target as it stands after its restart PATCH (stamped with the occurrence
+    and rolling out), and the ones whose PATCH failed (their rollout counts as failed in this occurrence)."""
+
+    restarted: tuple[Workload, ...] = ()
+    failed: tuple[Workload, ...] = ()
+
+
+def _ordered(targets: Iterable[Workload]) -> list[Workload]:
+    return sorted(targets, key=lambda t: (t.namespace, t.kind, t.name))
+
+
+def started(
+    step: Step,
+    sent: Sent,
+    occurrence_id: str,
+    policy: Policy,
+    blocked: frozenset[tuple[str, str, str]] = frozenset(),
+) -> Step:
+    """`step` once its `start` targets were sent: the restarted ones in flight, the failed PATCHes failed, and the
+    targets that waited classified again against that (a failure stops the rest; slots may be left over).
+
+    The same step `plan` makes from the targets as they stand after the PATCHes, without planning them again.
+    """
+    after = Step(
+        in_flight=_ordered([*step.in_flight, *sent.restarted]),
+        succeeded=list(step.succeeded),
+        failed=_ordered([*step.failed, *sent.failed]),
+        next_deadline=step.next_deadline,
+    )
+    for w in sent.restarted:
+        if w.restarted_at is not None:
+            deadline = w.restarted_at + policy.rollout_timeout
+            after.next_deadline = min(after.next_deadline or deadline, deadline)
+    _classify(after, step.waiting, occurrence_id, None, policy, blocked)
+    return after

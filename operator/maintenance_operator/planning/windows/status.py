@@ -18,6 +18,7 @@ from maintenance_operator.api.windows import (
     MaintenanceWindowStatus,
     OccurrenceRef,
     PendingTarget,
+    RunSummary,
 )
 from maintenance_operator.planning.targets.pending import pending
 from maintenance_operator.planning.targets.workloads import Workload
@@ -191,7 +192,7 @@ def maintenance_status(
     step: Step | None,
     problem: str | None,
     now: datetime,
-    last_run: Mapping[str, Any] | None,
+    last_run: RunSummary | Mapping[str, Any] | None,
     notice_problem: str | None = None,
     elsewhere: Sequence[tuple[Workload, str]] = (),
     forbidden: str | None = None,
@@ -219,6 +220,8 @@ def maintenance_status(
             before = previous.get("conditions") or []
             ready = condition(before, names.CONDITION_READY, False, reason, message, now, generation)
             scheduled["conditions"] = ready_first(ready, scheduled["conditions"])
+    if isinstance(last_run, RunSummary):
+        last_run = last_run.written()
     run = dict(last_run) if last_run is not None else previous.get("lastRun")
     scheduled["conditions"].append(
         missed_condition(previous, names.CONDITION_MAINTENANCE_MISSED, run, (MISSED,), "Handled", now, generation)
