@@ -3,7 +3,9 @@
 Snapshot names come from the database, the claim and the occurrence id, so a repeated pass (or a restarted
 operator) never duplicates one. The window's status keeps the last run as `Running` until the occurrence is
 finalized, so a crash between the end of a window and its report loses nothing; occurrences missed while the
-operator was down are reported once (`handledThrough`). Snapshots are listed only while there is work.
+operator was down are reported once (`handledThrough`). Snapshots are listed only while there is work. The
+window writes only its own status: a database's `lastBackup` and `nextBackupWindow` are the DatabaseRunner's, which
+reads `next_start` here.
 """
 
 import asyncio
