@@ -3,29 +3,24 @@
 `backups` lists the VolumeSnapshots the operator manages (those of BackupWindows and the on-demand ones);
 `backup DB` snapshots a database's data volume now, named and labelled as the operator does, so retention keeps it
 like any other; `restore DB --snapshot NAME --as NEW` creates a new ManagedDatabase from one of them (a restore
-never touches the source database or an existing one).
+never touches the source database or an existing one). The parsers and the listing are here; taking a backup is
+`cli.backup_now`, restoring one `cli.restore`.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names, rest
 from maintenance_operator.cli import common, kubeapi, reading, targets
+from maintenance_operator.cli.backup_now import NO_SNAPSHOT_API, run_backup
 from maintenance_operator.cli.errors import CliError
-from maintenance_operator.planning.backups.actions import (
-    belongs_to,
-    on_demand_request,
-    restore_refusal,
-    restored_database,
-    snapshot_manifest,
-)
+from maintenance_operator.cli.restore import run_restore
+from maintenance_operator.planning.backups.actions import belongs_to
 from maintenance_operator.planning.backups.snapshots import SnapshotRecord, snapshot_record
 from maintenance_operator.planning.times import format_time
 
@@ -34,11 +29,6 @@ READY = "ready"
 IN_PROGRESS = "in progress"
 DELETING = "deleting"
 DEFAULT_TIMEOUT = "5m"
-POLL_SECONDS = 1.0
-NO_SNAPSHOT_API = (
-    f"the API server does not serve {rest.VOLUME_SNAPSHOTS.name} ({rest.VOLUME_SNAPSHOTS.api_version}): "
-    "the CSI snapshot CRDs and snapshot-controller must be installed for backups"
-)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -200,155 +190,5 @@ def run_list(args: argparse.Namespace) -> int:
         args.output,
         lambda rows: render_table(rows, namespace is None),
         f"No backups{of} in {reading.where(namespace)}.",
-    )
-    return 0
-
-
-# --- backup --------------------------------------------------------------------------------------------------------
-
-
-def _missing(err: kubeapi.KubeError) -> bool:
-    return err.status == 404
-
-
-def check_data_volume(api: kubeapi.Api, namespace: str, database: str, pvc: str) -> None:
-    """Refuse a database whose data volume does not exist (yet); one may not be allowed to read PVCs: then try."""
-    try:
-        api.get(rest.PERSISTENT_VOLUME_CLAIMS, namespace, pvc)
-    except kubeapi.KubeError as err:
-        if _missing(err):
-            raise CliError(
-                f"ManagedDatabase {database} has no data volume yet (PersistentVolumeClaim {pvc} not found in "
-                f"namespace {namespace}); nothing was backed up"
-            ) from None
-        if not err.forbidden:
-            raise
-
-
-def backup(
-    api: kubeapi.Api, namespace: str, database: str, now: datetime, snapshot_class: str | None = None
-) -> dict[str, Any]:
-    """Create the on-demand VolumeSnapshot of the database's data volume; returns what the API server stored."""
-    api.get(rest.MANAGED_DATABASES, namespace, database)  # it must exist: a clear error otherwise
-    request = on_demand_request(database, now)
-    check_data_volume(api, namespace, database, request.pvc)
-    try:
-        return api.create(rest.VOLUME_SNAPSHOTS, namespace, snapshot_manifest(request, namespace, snapshot_class))
-    except kubeapi.KubeError as err:
-        if err.status == 409:
-            raise CliError(
-                f"VolumeSnapshot {request.name} already exists: a backup of {database} was already requested "
-                "this second"
-            ) from None
-        if _missing(err):
-            raise CliError(NO_SNAPSHOT_API) from None
-        raise
-
-
-def wait_ready(
-    api: kubeapi.Api,
-    namespace: str,
-    name: str,
-    timeout: timedelta,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> SnapshotRecord:
-    """Poll the snapshot until it is ready to use; a CliError when it fails, goes away or the deadline passes."""
-    deadline = clock() + timeout.total_seconds()
-    while True:
-        try:
-            record = snapshot_record(api.get(rest.VOLUME_SNAPSHOTS, namespace, name))
-        except kubeapi.KubeError as err:
-            if _missing(err):
-                raise CliError(f"VolumeSnapshot {name} was deleted before it became ready") from None
-            raise
-        if record.failed:
-            raise CliError(f"VolumeSnapshot {name} failed: {record.error}")
-        if record.deleting:
-            raise CliError(f"VolumeSnapshot {name} is being deleted")
-        if record.ready:
-            return record
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise CliError(
-                f"VolumeSnapshot {name} is not ready after {sched.format_duration(timeout)}; it is still being "
-                f"taken. Follow it: kubectl maintenance backups -n {namespace}"
-            )
-        sleep(min(POLL_SECONDS, remaining))
-
-
-def run_backup(args: argparse.Namespace) -> int:
-    api = common.connect(args)
-    namespace = common.scope(args, api)
-    assert namespace is not None
-    created = backup(api, namespace, args.database, datetime.now(UTC), args.snapshot_class)
-    name = str(created["metadata"]["name"])
-    print(name)
-    sys.stdout.flush()
-    if args.wait:
-        wait_ready(api, namespace, name, args.timeout)
-        size = (api.get(rest.VOLUME_SNAPSHOTS, namespace, name).get("status") or {}).get("restoreSize")
-        print(f"{name} is ready to use" + (f" ({size})" if size else ""), file=sys.stderr)
-    else:
-        print(f"Follow it: kubectl maintenance backups {args.database} -n {namespace}", file=sys.stderr)
-    return 0
-
-
-# --- restore -------------------------------------------------------------------------------------------------------
-
-
-def restore(
-    api: kubeapi.Api, namespace: str, database: str, snapshot: str, new_name: str, *, force: bool = False
-) -> tuple[dict[str, Any], list[str]]:
-    """Create ManagedDatabase ``new_name`` from ``snapshot`` of ``database``; returns it and warnings to show."""
-    source = api.get(rest.MANAGED_DATABASES, namespace, database)
-    try:
-        snap = api.get(rest.VOLUME_SNAPSHOTS, namespace, snapshot)
-    except kubeapi.KubeError as err:
-        if _missing(err):
-            raise CliError(
-                f"VolumeSnapshot {snapshot} not found in namespace {namespace}; "
-                f"see the backups of {database}: kubectl maintenance backups {database} -n {namespace}"
-            ) from None
-        raise
-    record = snapshot_record(snap)
-    refusal = restore_refusal(record, database, force=force)
-    if refusal is not None:
-        raise CliError(f"{refusal}; nothing was created")
-    warnings = []
-    if not belongs_to(record, database):
-        owner = f"database {record.database}" if record.database else "no ManagedDatabase"
-        warnings.append(f"VolumeSnapshot {snapshot} is a backup of {owner}; restoring it anyway (--force)")
-    exists = f"ManagedDatabase {new_name} already exists in namespace {namespace}; choose another name with --as"
-    try:
-        api.get(rest.MANAGED_DATABASES, namespace, new_name)
-    except kubeapi.KubeError as err:
-        if not _missing(err):
-            raise
-    else:
-        raise CliError(exists)
-    manifest = restored_database(source, new_name, snapshot, (snap.get("status") or {}).get("restoreSize"))
-    try:
-        created = api.create(rest.MANAGED_DATABASES, namespace, manifest)
-    except kubeapi.KubeError as err:
-        if err.status == 409:
-            raise CliError(exists) from None
-        raise
-    return created, warnings
-
-
-def run_restore(args: argparse.Namespace) -> int:
-    api = common.connect(args)
-    namespace = common.scope(args, api)
-    assert namespace is not None
-    created, warnings = restore(api, namespace, args.database, args.snapshot, args.new_name, force=args.force)
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    spec = created.get("spec") or {}
-    size = (spec.get("storage") or {}).get("size")
-    print(
-        f"manageddatabase/{args.new_name} created from VolumeSnapshot {args.snapshot} "
-        f"({spec.get('engine')} {spec.get('version')}, {size}). "
-        f"Follow it: kubectl get mdb {args.new_name} -n {namespace} -w"
     )
     return 0

@@ -11,7 +11,7 @@ import pytest
 
 from maintenance_operator.api import names
 from maintenance_operator.api.rest import MANAGED_DATABASES, PERSISTENT_VOLUME_CLAIMS, VOLUME_SNAPSHOTS
-from maintenance_operator.cli import backups, common
+from maintenance_operator.cli import backup_now, backups, common, restore
 from maintenance_operator.cli.errors import CliError
 from maintenance_operator.cli.kubeapi import KubeError
 from maintenance_operator.cli.main import build_parser, main
@@ -335,7 +335,7 @@ def test_main_backups_without_snapshot_api(monkeypatch: pytest.MonkeyPatch, caps
 
 def test_backup_creates_the_on_demand_snapshot() -> None:
     api = cluster()
-    created = backups.backup(api, "team-a", "orders", NOW)
+    created = backup_now.backup(api, "team-a", "orders", NOW)
     ((resource, namespace, body),) = api.created
     assert (resource, namespace) == (VOLUME_SNAPSHOTS, "team-a")
     assert body == snapshot_manifest(on_demand_request("orders", NOW), "team-a")
@@ -343,26 +343,26 @@ def test_backup_creates_the_on_demand_snapshot() -> None:
     assert created["metadata"]["name"] == "orders-data-orders-0-on-demand-20261130t100005z"
     # One a second: asking twice in the same second is refused, not duplicated.
     with pytest.raises(CliError, match="already exists: a backup of orders was already requested this second"):
-        backups.backup(api, "team-a", "orders", NOW)
-    later = backups.backup(api, "team-a", "orders", NOW + timedelta(seconds=1), "fast")
+        backup_now.backup(api, "team-a", "orders", NOW)
+    later = backup_now.backup(api, "team-a", "orders", NOW + timedelta(seconds=1), "fast")
     assert later["spec"]["volumeSnapshotClassName"] == "fast"
 
 
 def test_backup_refusals() -> None:
     api = cluster()
     with pytest.raises(CliError, match='not found: ManagedDatabase "ghost" in namespace "team-a"'):
-        backups.backup(api, "team-a", "ghost", NOW)
+        backup_now.backup(api, "team-a", "ghost", NOW)
     api.add(MANAGED_DATABASES, mdb("team-a", "fresh", current=None))
     with pytest.raises(CliError, match=r"fresh has no data volume yet .* nothing was backed up"):
-        backups.backup(api, "team-a", "fresh", NOW)
+        backup_now.backup(api, "team-a", "fresh", NOW)
     assert api.created == []
     # Not allowed to read PVCs: the snapshot is still requested (the snapshot controller will report a bad source).
     api.forbidden = {("persistentvolumeclaims", "team-a")}
-    backups.backup(api, "team-a", "fresh", NOW)
+    backup_now.backup(api, "team-a", "fresh", NOW)
     assert len(api.created) == 1
     api.forbidden = {("volumesnapshots", "team-a")}
     with pytest.raises(CliError, match="forbidden: you may not create volumesnapshots"):
-        backups.backup(api, "team-a", "orders", NOW)
+        backup_now.backup(api, "team-a", "orders", NOW)
 
 
 class Clock:
@@ -388,28 +388,28 @@ class Clock:
 
 def test_wait_polls_until_ready() -> None:
     api = cluster()
-    name = backups.backup(api, "team-a", "orders", NOW)["metadata"]["name"]
+    name = backup_now.backup(api, "team-a", "orders", NOW)["metadata"]["name"]
     clock = Clock(api, name, ready_after=3)
-    record = backups.wait_ready(api, "team-a", name, timedelta(minutes=5), clock, clock.sleep)
+    record = backup_now.wait_ready(api, "team-a", name, timedelta(minutes=5), clock, clock.sleep)
     assert record.ready and clock.sleeps == [1.0, 1.0, 1.0]
 
 
 def test_wait_reports_a_failure_and_the_deadline() -> None:
     api = cluster()
-    name = backups.backup(api, "team-a", "orders", NOW)["metadata"]["name"]
+    name = backup_now.backup(api, "team-a", "orders", NOW)["metadata"]["name"]
     clock = Clock(api, name, ready_after=None, error_after=2)
     with pytest.raises(CliError, match="failed: CreateSnapshot failed"):
-        backups.wait_ready(api, "team-a", name, timedelta(minutes=5), clock, clock.sleep)
+        backup_now.wait_ready(api, "team-a", name, timedelta(minutes=5), clock, clock.sleep)
 
-    name = backups.backup(api, "team-a", "cache", NOW)["metadata"]["name"]
+    name = backup_now.backup(api, "team-a", "cache", NOW)["metadata"]["name"]
     clock = Clock(api, name, ready_after=None)
     with pytest.raises(CliError, match=r"is not ready after 2\.5s; it is still being taken"):
-        backups.wait_ready(api, "team-a", name, timedelta(seconds=2.5), clock, clock.sleep)
+        backup_now.wait_ready(api, "team-a", name, timedelta(seconds=2.5), clock, clock.sleep)
     assert clock.sleeps == [1.0, 1.0, 0.5]  # never past the deadline
 
     api.objects[VOLUME_SNAPSHOTS] = [o for o in api.objects[VOLUME_SNAPSHOTS] if o["metadata"]["name"] != name]
     with pytest.raises(CliError, match="was deleted before it became ready"):
-        backups.wait_ready(api, "team-a", name, timedelta(seconds=5), clock, clock.sleep)
+        backup_now.wait_ready(api, "team-a", name, timedelta(seconds=5), clock, clock.sleep)
 
 
 def test_backup_arguments() -> None:
@@ -448,7 +448,7 @@ def test_main_backup_prints_the_name(monkeypatch: pytest.MonkeyPatch, capsys: py
 
 def test_restore_creates_the_copy() -> None:
     api = cluster()
-    created, warnings = backups.restore(api, "team-a", "orders", "orders-new", "copy")
+    created, warnings = restore.restore(api, "team-a", "orders", "orders-new", "copy")
     assert warnings == []
     ((resource, namespace, body),) = api.created
     assert (resource, namespace) == (MANAGED_DATABASES, "team-a")
@@ -456,9 +456,9 @@ def test_restore_creates_the_copy() -> None:
     assert body["spec"]["restoreFrom"] == {"volumeSnapshotName": "orders-new"}
     assert created["metadata"]["labels"] == WINDOW_LABELS
     with pytest.raises(CliError, match="ManagedDatabase copy already exists in namespace team-a"):
-        backups.restore(api, "team-a", "orders", "orders-new", "copy")
+        restore.restore(api, "team-a", "orders", "orders-new", "copy")
     with pytest.raises(CliError, match="ManagedDatabase orders already exists"):
-        backups.restore(api, "team-a", "orders", "orders-new", "orders")
+        restore.restore(api, "team-a", "orders", "orders-new", "orders")
 
 
 @pytest.mark.parametrize(
@@ -475,13 +475,13 @@ def test_restore_creates_the_copy() -> None:
 def test_restore_refusals(database: str, snap: str, force: bool, message: str) -> None:
     api = cluster()
     with pytest.raises(CliError, match=message):
-        backups.restore(api, "team-a", database, snap, "copy", force=force)
+        restore.restore(api, "team-a", database, snap, "copy", force=force)
     assert api.created == []
 
 
 def test_restore_force_another_databases_snapshot() -> None:
     api = cluster()
-    created, warnings = backups.restore(api, "team-a", "cache", "orders-new", "copy", force=True)
+    created, warnings = restore.restore(api, "team-a", "cache", "orders-new", "copy", force=True)
     assert warnings == ["VolumeSnapshot orders-new is a backup of database orders; restoring it anyway (--force)"]
     assert (created["spec"]["engine"], created["spec"]["version"]) == ("redis", "7.2.6")
 

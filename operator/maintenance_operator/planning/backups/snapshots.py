@@ -177,7 +177,7 @@ class SnapshotRequest:
     labels: Mapping[str, str]
 
 
-class Wait(StrEnum):
+class VolumeWait(StrEnum):
     """Why a volume has no snapshot yet in this occurrence; shown in status and the CLI."""
 
     ROLLOUT = "waiting-for-rollout"  # no snapshot of a database in the middle of a rollout
@@ -195,7 +195,7 @@ class BackupStep:
     in_progress: list[str] = field(default_factory=list)
     ready: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    waiting: dict[DataVolume, Wait] = field(default_factory=dict)
+    waiting: dict[DataVolume, VolumeWait] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -223,9 +223,9 @@ def plan_snapshots(
         name = snapshot_name(volume.database, volume.pvc, occurrence_id)
         found = by_name.get(name)
         if found is not None and not found.managed:
-            step.waiting[volume] = Wait.NAME_TAKEN
+            step.waiting[volume] = VolumeWait.NAME_TAKEN
         elif found is not None and found.deleting:
-            step.waiting[volume] = Wait.DELETING
+            step.waiting[volume] = VolumeWait.DELETING
         elif found is not None and found.failed:
             step.failed.append(name)
             if can_start:
@@ -233,9 +233,9 @@ def plan_snapshots(
         elif found is not None:
             (step.ready if found.ready else step.in_progress).append(name)
         elif not can_start:
-            step.waiting[volume] = Wait.CLOSED
+            step.waiting[volume] = VolumeWait.CLOSED
         elif volume.database in busy:
-            step.waiting[volume] = Wait.ROLLOUT
+            step.waiting[volume] = VolumeWait.ROLLOUT
         else:
             labels = snapshot_labels(volume.database, volume.pvc, occurrence_id, window)
             step.create.append(SnapshotRequest(name, volume.database, volume.pvc, labels))

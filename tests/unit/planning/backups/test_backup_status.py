@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from maintenance_operator.planning.backups.snapshots import BackupStep, DataVolume, SnapshotRequest, Wait
+from maintenance_operator.planning.backups.snapshots import BackupStep, DataVolume, SnapshotRequest, VolumeWait
 from maintenance_operator.planning.backups.status import backup_status, missed_summary, run_result, run_summary
 
 NOW = datetime(2026, 11, 25, 13, 30, tzinfo=UTC)
@@ -29,7 +29,7 @@ def step(**fields: object) -> BackupStep:
         ({"ready": ["a"], "in_progress": ["b"]}, True, "PartiallyFailed"),
         ({"failed": ["a"]}, True, "Failed"),
         ({"in_progress": ["a"]}, True, "Missed"),
-        ({"waiting": {DataVolume("orders", "data-orders-0"): Wait.CLOSED}}, True, "Missed"),
+        ({"waiting": {DataVolume("orders", "data-orders-0"): VolumeWait.CLOSED}}, True, "Missed"),
         ({}, True, "Succeeded"),  # no database selected: nothing to back up
         ({}, False, "Succeeded"),
     ],

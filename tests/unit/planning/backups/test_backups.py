@@ -14,7 +14,7 @@ from maintenance_operator.planning.backups.snapshots import (
     MAX_NAME,
     DataVolume,
     SnapshotRecord,
-    Wait,
+    VolumeWait,
     is_label_value,
     is_subdomain,
     label_value,
@@ -272,16 +272,16 @@ def test_a_fresh_occurrence_creates_one_snapshot_per_data_volume_in_order() -> N
 @pytest.mark.parametrize(
     ("existing", "can_start", "busy", "bucket"),
     [
-        ([], True, {"users"}, Wait.ROLLOUT),
-        ([], False, set(), Wait.CLOSED),
+        ([], True, {"users"}, VolumeWait.ROLLOUT),
+        ([], False, set(), VolumeWait.CLOSED),
         ([record(USERS)], True, set(), "in_progress"),
         ([record(USERS, ready=True)], True, set(), "ready"),
         ([record(USERS, ready=True)], True, {"users"}, "ready"),  # a rollout after the snapshot changes nothing
         ([record(USERS, ready=True)], False, set(), "ready"),
         ([record(USERS, failed=True)], True, set(), "retry"),
         ([record(USERS, failed=True)], False, set(), "failed"),
-        ([record(USERS, failed=True, deleting=True)], True, set(), Wait.DELETING),
-        ([record(USERS, managed=False, ready=True)], True, set(), Wait.NAME_TAKEN),
+        ([record(USERS, failed=True, deleting=True)], True, set(), VolumeWait.DELETING),
+        ([record(USERS, managed=False, ready=True)], True, set(), VolumeWait.NAME_TAKEN),
         ([record(USERS, name="other", ready=True)], True, set(), "create"),  # only the exact name counts
     ],
 )
@@ -296,16 +296,16 @@ def test_plan_per_volume(existing: list[SnapshotRecord], can_start: bool, busy: 
         "failed": [] if step.retry else step.failed,  # a retried snapshot is also listed as failed
     }
     assert {key: names for key, names in found.items() if names} == (
-        {} if isinstance(bucket, Wait) else {bucket: [name]}
+        {} if isinstance(bucket, VolumeWait) else {bucket: [name]}
     )
-    assert step.waiting == ({USERS: bucket} if isinstance(bucket, Wait) else {})
+    assert step.waiting == ({USERS: bucket} if isinstance(bucket, VolumeWait) else {})
     assert step.complete == (bucket == "ready")
 
 
 def test_busy_databases_wait_while_others_proceed() -> None:
     step = plan_snapshots([ORDERS, USERS, USERS_1], WINDOW, OCCURRENCE, [], can_start=True, busy={"users"})
     assert [r.database for r in step.create] == ["orders"]
-    assert step.waiting == {USERS: Wait.ROLLOUT, USERS_1: Wait.ROLLOUT}
+    assert step.waiting == {USERS: VolumeWait.ROLLOUT, USERS_1: VolumeWait.ROLLOUT}
 
 
 @given(

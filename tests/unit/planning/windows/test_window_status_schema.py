@@ -13,7 +13,7 @@ import pytest
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
-from maintenance_operator.planning.backups.snapshots import BackupStep, DataVolume, Wait
+from maintenance_operator.planning.backups.snapshots import BackupStep, DataVolume, VolumeWait
 from maintenance_operator.planning.backups.status import backup_status, missed_summary, run_summary
 from maintenance_operator.planning.targets.workloads import Rollout
 from maintenance_operator.planning.times import format_time
@@ -165,7 +165,7 @@ def backups(**changes: Any) -> Status:
 
 
 def _backup_running() -> Status:
-    step = BackupStep(ready=["a"], in_progress=["b"], waiting={DataVolume("c", "data-c-0"): Wait.CLOSED})
+    step = BackupStep(ready=["a"], in_progress=["b"], waiting={DataVolume("c", "data-c-0"): VolumeWait.CLOSED})
     run = run_summary(OCCURRENCE, step, closed=False, now=NOW)
     return backups(current=OpenOccurrence(OPEN), last_run=run, handled_through=OPEN.start)
 
