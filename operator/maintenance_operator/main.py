@@ -257,7 +257,6 @@ async def run(args: argparse.Namespace) -> int:
     cache = ClusterCache(client, args.namespace, page_size=args.cache_page_size, watch_seconds=args.watch_timeout)
     hosts = webhooks.parse_patterns(args.notice_webhook_allowed_hosts)
     runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts)
-    rt.install(runtime)
     cache_events = CacheEvents(runtime)
     cache_events.subscribe()
     stop = asyncio.Event()
@@ -288,7 +287,7 @@ async def run(args: argparse.Namespace) -> int:
     background.append(asyncio.create_task(on_signals(kopf_ready, signalled), name="signal handlers"))
     try:
         await kopf.operator(
-            registry=build_registry(creds, cleanup, watch_timeout=args.watch_timeout),
+            registry=build_registry(runtime, creds, cleanup, watch_timeout=args.watch_timeout),
             standalone=True,
             clusterwide=not args.namespace,
             namespaces=args.namespace or (),

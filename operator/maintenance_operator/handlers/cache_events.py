@@ -20,6 +20,7 @@ class CacheEvents:
         cache.revision_listeners.append(self.revision_changed)
         cache.snapshot_listeners.append(runtime.wake_namespace_backups)
         cache.snapshot_listeners.append(runtime.wake_namespace_windows)  # a finished snapshot unblocks a restart
+        cache.snapshot_listeners.append(runtime.wake_databases)  # a database's status names its newest snapshot
 
     def workload_changed(self, old: Workload | None, new: Workload | None) -> None:
         runtime = self.runtime
