@@ -15,11 +15,10 @@ from collections.abc import Callable, Sequence
 import kopf
 from prometheus_client import start_http_server
 
-from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers import runtime as rt
 from maintenance_operator.handlers.cache_events import CacheEvents
 from maintenance_operator.handlers.leader_election import LeaderElection
-from maintenance_operator.handlers.probes import ProbeServer, Readiness, readiness
+from maintenance_operator.handlers.probes import start_probes
 from maintenance_operator.handlers.registry import build_registry
 from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
@@ -183,20 +182,6 @@ def leader_timing(args: argparse.Namespace) -> Timing:
     return timing
 
 
-async def start_probes(
-    args: argparse.Namespace, cache: ClusterCache, election: LeaderElection | None
-) -> ProbeServer | None:
-    if not args.probe_port:
-        return None
-
-    def ready() -> Readiness:
-        return readiness(cache.synced.is_set(), election.state if election is not None else None)
-
-    probes = ProbeServer(args.probe_address, args.probe_port, ready)
-    await probes.start()
-    return probes
-
-
 def elect(
     args: argparse.Namespace, client: KubeClient, namespace: str | None, identity: str, lost: Callable[[str], None]
 ) -> LeaderElection | None:
@@ -207,20 +192,6 @@ def elect(
     election = LeaderElection(client, where, args.leader_election_name, identity, leader_timing(args), lost)
     client.may_write = election.may_write
     return election
-
-
-async def act_when_ready(runtime: rt.Runtime, election: LeaderElection | None, cache_events: CacheEvents) -> None:
-    """Act once the cache has its first complete view and this replica leads: nothing acts on a partial view."""
-    cache = runtime.cache
-    await cache.synced.wait()
-    metrics.cache_synced.set(1)
-    log.info("workload cache synced: %s", ", ".join(f"{n} {k}" for k, n in cache.size().items()))
-    if election is not None:
-        await election.leading.wait()
-    else:
-        metrics.leader.set(1)
-    runtime.acting.set()
-    cache_events.sweep()
 
 
 def hand_over_on_signal(
@@ -257,7 +228,6 @@ async def run(args: argparse.Namespace) -> int:
     cache = ClusterCache(client, args.namespace, page_size=args.cache_page_size, watch_seconds=args.watch_timeout)
     hosts = webhooks.parse_patterns(args.notice_webhook_allowed_hosts)
     runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts)
-    rt.install(runtime)
     cache_events = CacheEvents(runtime)
     cache_events.subscribe()
     stop = asyncio.Event()
@@ -277,9 +247,9 @@ async def run(args: argparse.Namespace) -> int:
             await election.release()
         await cache.stop()
 
-    probes = await start_probes(args, cache, election)
+    probes = await start_probes(args.probe_address, args.probe_port, cache.synced, election)
     await cache.start()
-    background = [asyncio.create_task(act_when_ready(runtime, election, cache_events), name="act when ready")]
+    background = [asyncio.create_task(cache_events.act_when_ready(election), name="act when ready")]
     if election is not None:
         background.append(asyncio.create_task(election.run(), name="leader election"))
 
@@ -288,7 +258,7 @@ async def run(args: argparse.Namespace) -> int:
     background.append(asyncio.create_task(on_signals(kopf_ready, signalled), name="signal handlers"))
     try:
         await kopf.operator(
-            registry=build_registry(creds, cleanup, watch_timeout=args.watch_timeout),
+            registry=build_registry(runtime, creds, cleanup, watch_timeout=args.watch_timeout),
             standalone=True,
             clusterwide=not args.namespace,
             namespaces=args.namespace or (),

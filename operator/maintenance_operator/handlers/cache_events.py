@@ -1,11 +1,17 @@
 """What a change in the workload cache sets in motion: wake the windows, databases and backups it concerns, and
 credit self-service. Pure wiring; the decisions are in `planning/`."""
 
+import logging
+
 from maintenance_operator.api import names
+from maintenance_operator.handlers import metrics
+from maintenance_operator.handlers.leader_election import LeaderElection
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.self_service import SelfService
 from maintenance_operator.planning.targets.revisions import TemplateRevision
 from maintenance_operator.planning.targets.workloads import Workload
+
+log = logging.getLogger("maintenance_operator")
 
 
 class CacheEvents:
@@ -20,6 +26,7 @@ class CacheEvents:
         cache.revision_listeners.append(self.revision_changed)
         cache.snapshot_listeners.append(runtime.wake_namespace_backups)
         cache.snapshot_listeners.append(runtime.wake_namespace_windows)  # a finished snapshot unblocks a restart
+        cache.snapshot_listeners.append(runtime.wake_databases)  # a database's status names its newest snapshot
 
     def workload_changed(self, old: Workload | None, new: Workload | None) -> None:
         runtime = self.runtime
@@ -41,6 +48,19 @@ class CacheEvents:
         owner = self.runtime.cache.workload_by_uid(revision.owner_uid)
         if owner is not None:
             self.self_service.check(owner, self.runtime.clock())
+
+    async def act_when_ready(self, election: LeaderElection | None) -> None:
+        """Act once the cache has its first complete view and this replica leads: nothing acts on a partial view."""
+        cache = self.runtime.cache
+        await cache.synced.wait()
+        metrics.cache_synced.set(1)
+        log.info("workload cache synced: %s", ", ".join(f"{n} {k}" for k, n in cache.size().items()))
+        if election is not None:
+            await election.leading.wait()
+        else:
+            metrics.leader.set(1)
+        self.runtime.acting.set()
+        self.sweep()
 
     def sweep(self) -> None:
         """On starting to act: credit what users did while no replica acted (or before this one led)."""

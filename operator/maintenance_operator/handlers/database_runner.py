@@ -20,18 +20,11 @@ from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.kube import events, objects, paths, status
 from maintenance_operator.kube.client import ApiError
-from maintenance_operator.planning.databases import manifests, versions
+from maintenance_operator.planning.databases import children, manifests, versions
+from maintenance_operator.planning.databases.backups import last_backup
 from maintenance_operator.planning.databases.engines import engine
-from maintenance_operator.planning.databases.quantities import parse_quantity
-from maintenance_operator.planning.databases.status import (
-    WindowSlot,
-    announced_done,
-    database_status,
-    image_version,
-    maintenance_annotations,
-)
+from maintenance_operator.planning.databases.status import WindowSlot, database_status, image_version
 from maintenance_operator.planning.targets.workloads import Workload
-from maintenance_operator.planning.times import format_time, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +52,9 @@ class DatabaseRunner(TaskLoop):
     # -- the pass ------------------------------------------------------------------------------------------
     async def _pass(self) -> datetime | None:
         now = self.clock()
-        body = self.body
-        generation = body["metadata"].get("generation")
+        generation = self.body["metadata"].get("generation")
         try:
-            spec = ManagedDatabaseSpec.model_validate(body.get("spec") or {})
+            spec = ManagedDatabaseSpec.model_validate(self.body.get("spec") or {})
         except ValidationError as err:
             await self._fail("InvalidSpec", describe_errors(err), generation, now)
             return None
@@ -70,35 +62,52 @@ class DatabaseRunner(TaskLoop):
             await self._fail("InvalidName", problem, generation, now)
             return None
         self.engine_name = spec.engine
-        eng = engine(spec.engine)
-        sts_name = manifests.statefulset_name(self.name)
-        live = self.runtime.workload("StatefulSet", self.namespace, sts_name)
+        live = self.runtime.workload("StatefulSet", self.namespace, manifests.statefulset_name(self.name))
         running = image_version(live.image) if live is not None else None
         decision = versions.decide(spec.engine, running, spec.version)
-        retry_at: datetime | None = None
-        blocked: tuple[str, str] | None = None
-
-        if live is None:
-            if isinstance(decision, versions.Refused):
-                await self._fail(decision.reason.value, decision.message, generation, now, decision=decision)
-                return None
-            version = decision.version if isinstance(decision, versions.Unchanged) else spec.version
-            if spec.restore_from is not None:
-                blocked = await self._restore(spec, now)
-                if blocked is not None:
-                    retry_at = now + RESTORE_RETRY
-        else:
-            version = running or spec.version
-            if isinstance(decision, versions.UpgradePending) and spec.apply_immediately:
-                version = decision.to_version
-            if isinstance(decision, versions.Refused):
-                self.forget_told("VersionRefused", f"refused{generation}".__eq__)  # the generation only grows
-                self.event("VersionRefused", decision.message, now, warning=True, once=f"refused{generation}")
-
+        if live is None and isinstance(decision, versions.Refused):
+            await self._fail(decision.reason.value, decision.message, generation, now, decision=decision)
+            return None
+        blocked = await self._restore(spec, now) if live is None and spec.restore_from is not None else None
         if blocked is None:
+            version = self._version_to_run(spec, decision, live, running, generation, now)
             await self._reconcile_children(spec, version, decision, live, now)
             await self._grow_storage(spec, live, now)
-        slot = self._window_slot(live)
+        await self._publish(spec, generation, live, decision, blocked, now)
+        return now + RESTORE_RETRY if blocked is not None else None
+
+    def _version_to_run(
+        self,
+        spec: ManagedDatabaseSpec,
+        decision: versions.VersionDecision,
+        live: Workload | None,
+        running: str | None,
+        generation: int | None,
+        now: datetime,
+    ) -> str:
+        """What the StatefulSet runs: what it runs now, unless an upgrade applies immediately (or it is new)."""
+        if live is None:
+            return decision.version if isinstance(decision, versions.Unchanged) else spec.version
+        if isinstance(decision, versions.Refused):
+            self.forget_told("VersionRefused", f"refused{generation}".__eq__)  # the generation only grows
+            self.event("VersionRefused", decision.message, now, warning=True, once=f"refused{generation}")
+        if isinstance(decision, versions.UpgradePending) and spec.apply_immediately:
+            return decision.to_version
+        return running or spec.version
+
+    async def _publish(
+        self,
+        spec: ManagedDatabaseSpec,
+        generation: int | None,
+        live: Workload | None,
+        decision: versions.VersionDecision,
+        blocked: tuple[str, str] | None,
+        now: datetime,
+    ) -> None:
+        """The status (this task is its one writer), the Events of its transitions, the metrics."""
+        eng = engine(spec.engine)
+        backup = last_backup(self.name, self.runtime.cache.snapshots(self.namespace), self._status.get("lastBackup"))
+        labels = self.body["metadata"].get("labels") or {}
         new_status = database_status(
             previous=self._status,
             generation=generation,
@@ -106,17 +115,20 @@ class DatabaseRunner(TaskLoop):
             live=live,
             decision=decision,
             apply_immediately=spec.apply_immediately,
-            slot=slot,
+            slot=self._window_slot(live),
             endpoint=manifests.endpoint(self.ref, spec.engine),
             problem=blocked,
             now=now,
+            last_backup=backup,
+            next_backup_window=self.runtime.next_backup_window(self.namespace, labels),
         )
         self._announce_transitions(new_status, eng.title, now)
         self.phase = new_status["phase"]
         self.upgrade_pending = isinstance(decision, versions.UpgradePending)
         metrics.set_database(self.namespace, self.name, spec.engine, self.phase, self.upgrade_pending)
+        if backup is not None:
+            metrics.last_backup.labels(self.namespace, self.name).set(backup.time.timestamp())
         await self.write_status(new_status)
-        return retry_at
 
     def _window_slot(self, live: Workload | None) -> WindowSlot | None:
         if live is None:
@@ -131,17 +143,14 @@ class DatabaseRunner(TaskLoop):
         assert spec.restore_from is not None
         snapshot_name = spec.restore_from.volume_snapshot_name
         snapshot = await objects.get(self.runtime.client, paths.volume_snapshot(self.namespace, snapshot_name))
-        if snapshot is None:
-            message = f"VolumeSnapshot {snapshot_name} not found in namespace {self.namespace}; nothing was created"
-        elif not (snapshot.get("status") or {}).get("readyToUse"):
-            message = f"VolumeSnapshot {snapshot_name} is not readyToUse yet; nothing was created"
-        else:
+        message = children.restore_problem(self.namespace, snapshot_name, snapshot)
+        if message is None:
             claim = manifests.restored_claim(self.ref, spec, snapshot_name)
             if await objects.create_once(self.runtime.client, claim):
                 self.event("Restoring", f"data volume {claim['metadata']['name']} created from {snapshot_name}", now)
             return None
         self.event("RestoreBlocked", message, now, warning=True, once=f"restore{snapshot_name}")
-        return ("RestoreSnapshotNotReady", message)
+        return (children.RESTORE_BLOCKED, message)
 
     async def _reconcile_children(
         self,
@@ -157,62 +166,25 @@ class DatabaseRunner(TaskLoop):
             if await objects.create_once(client, secret):
                 self.event("CredentialsCreated", f"generated credentials in Secret {secret['metadata']['name']}", now)
             self._secret_done = True
-        for service in (
-            manifests.headless_service(self.ref, spec.engine),
-            manifests.client_service(self.ref, spec.engine),
-        ):
-            await self._apply(service)
-
         if live is not None and self._claim_size is None:
             current = await objects.get(client, paths.workload("StatefulSet", self.namespace, live.name)) or {}
-            templates = (current.get("spec") or {}).get("volumeClaimTemplates") or [{}]
-            self._claim_size = (
-                ((templates[0].get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage")
-            )
-        sts = manifests.statefulset(self.ref, spec, version, claim_size=self._claim_size)
-        meta = sts["metadata"]
-        user_labels = self.body["metadata"].get("labels") or {}
-        # The database's own labels on its StatefulSet: a window selecting the database selects this.
-        meta["labels"] = {**user_labels, **meta["labels"]}
-        db_annotations = self.body["metadata"].get("annotations") or {}
-        db_required = (db_annotations.get(names.ANNOTATION_REQUIRED) or "").strip() or None
-        db_since = parse_time(db_annotations.get(names.ANNOTATION_REQUIRED_SINCE))
-        if db_required and db_since is None:
-            await status.patch_annotations(
-                client, self.kind, self.namespace, self.name, {names.ANNOTATION_REQUIRED_SINCE: format_time(now)}
-            )
-            db_since = now
-        completed = parse_time(db_annotations.get(names.ANNOTATION_COMPLETED_AT))
-        if (
-            db_required
-            and announced_done(live, db_since)
-            and (completed is None or (db_since and completed < db_since))
-        ):
-            # Recorded on the database too, so `kubectl maintenance dbs` (which reads only it) sees it done.
-            assert live is not None
-            done = {
-                names.ANNOTATION_COMPLETED_AT: format_time(now),
-                names.ANNOTATION_COMPLETED_BY: live.restarted_by or "self-service",
-            }
-            await status.patch_annotations(client, self.kind, self.namespace, self.name, dict(done))
-        annotations = maintenance_annotations(
-            decision, spec.apply_immediately, db_required, db_since, live, spec.engine, now
-        )
-        if annotations:
-            meta["annotations"] = annotations
-        if live is None:
-            self._claim_size = spec.storage.size
-        sts_path = paths.for_manifest(sts)
+            self._claim_size = children.template_claim_size(current)
+        plan = children.decide(self.ref, spec, version, decision, live, self._claim_size, self.body["metadata"], now)
+        for service in plan.services:
+            await self._apply(service)
+        if plan.database_annotations:
+            await status.patch_annotations(client, self.kind, self.namespace, self.name, plan.database_annotations)
+        self._claim_size = plan.claim_size
+        sts_path = paths.for_manifest(plan.statefulset)
         created = live is None and sts_path not in self._applied
         if live is not None and live.generation != self._sts_generation:
             self._applied.pop(sts_path, None)  # changed by someone else: re-apply, correcting drift in our fields
-        written = await self._apply(sts)
+        written = await self._apply(plan.statefulset)
         if written is not None:
             self._sts_generation = (written.get("metadata") or {}).get("generation")
         if created:
-            self.event(
-                "Provisioning", f"StatefulSet {meta['name']} created with {engine(spec.engine).image_ref(version)}", now
-            )
+            image = engine(spec.engine).image_ref(version)
+            self.event("Provisioning", f"StatefulSet {plan.statefulset['metadata']['name']} created with {image}", now)
 
     async def _apply(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
         """Server-side apply unless this exact manifest was applied last; returns the object when written."""
@@ -225,12 +197,9 @@ class DatabaseRunner(TaskLoop):
 
     async def _grow_storage(self, spec: ManagedDatabaseSpec, live: Workload | None, now: datetime) -> None:
         """The claim template cannot change: a larger size is applied to the data PVC, where the class allows it."""
-        if live is None or self._claim_size is None:
+        claim = children.claim_to_grow(self.ref, spec.storage.size, self._claim_size) if live is not None else None
+        if claim is None:
             return
-        wanted, have = parse_quantity(spec.storage.size), parse_quantity(self._claim_size)
-        if wanted is None or have is None or wanted <= have:
-            return
-        claim = manifests.claim_resize(self.ref, spec.storage.size)
         path = paths.for_manifest(claim)
         if self._applied.get(path) == claim:
             return

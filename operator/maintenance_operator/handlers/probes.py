@@ -6,11 +6,14 @@ workload cache finished its first LIST, and it is the leader or a warm standby (
 ready, so a rolling update waits for the new replica's cache before it stops an old one).
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from maintenance_operator.handlers.leader_election import LeaderElection
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +59,18 @@ class ProbeServer:
     async def _readyz(self, _: web.Request) -> web.Response:
         state = self._state()
         return web.Response(status=200 if state.ready else 503, text=state.why + "\n")
+
+
+async def start_probes(
+    address: str, port: int, synced: asyncio.Event, election: LeaderElection | None
+) -> ProbeServer | None:
+    """The probe server, started (None when `port` is 0: no probes)."""
+    if not port:
+        return None
+
+    def ready() -> Readiness:
+        return readiness(synced.is_set(), election.state if election is not None else None)
+
+    probes = ProbeServer(address, port, ready)
+    await probes.start()
+    return probes

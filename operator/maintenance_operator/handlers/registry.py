@@ -23,12 +23,31 @@ log = logging.getLogger(__name__)
 
 
 def build_registry(
-    creds: Credentials, on_cleanup: Callable[[], Awaitable[None]], *, watch_timeout: int = 300
+    runtime: rt.Runtime,
+    creds: Credentials,
+    on_cleanup: Callable[[], Awaitable[None]],
+    *,
+    watch_timeout: int = 300,
 ) -> kopf.OperatorRegistry:
-    """`on_cleanup` runs after every task has stopped, before the client closes (it releases the Lease and stops
-    the cache)."""
+    """The handlers close over `runtime`: no process-global to install first. `on_cleanup` runs after every task
+    has stopped, before the client closes (it releases the Lease and stops the cache)."""
     registry = kopf.OperatorRegistry()
+    _register_login(registry, creds)
 
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.posting.enabled = False  # our own Events carry precise reasons
+        settings.peering.standalone = True
+        settings.watching.server_timeout = watch_timeout
+
+    _register_windows(registry, runtime)
+    _register_databases(registry, runtime)
+    _register_backups(registry, runtime)
+    _register_cleanup(registry, runtime, on_cleanup)
+    return registry
+
+
+def _register_login(registry: kopf.OperatorRegistry, creds: Credentials) -> None:
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
         """kopf calls this at start and again after any of its requests got a 401, so a token file is read here,
@@ -51,24 +70,12 @@ def build_registry(
             default_namespace=creds.namespace,
         )
 
-    @kopf.on.startup(registry=registry)
-    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-        settings.posting.enabled = False  # our own Events carry precise reasons
-        settings.peering.standalone = True
-        settings.watching.server_timeout = watch_timeout
 
-    @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.MAINTENANCE_WINDOW], registry=registry)
-    async def maintenance_window_event(type: str, body: kopf.Body, **_: Any) -> None:
-        runtime = rt.current()
-        await _track(runtime, runtime.window_runners, WindowRunner, type, body)
-        runtime.wake_databases(body.metadata.namespace or "")  # their status names the next window
-
-    _register_databases(registry)
-    _register_backups(registry)
-
+def _register_cleanup(
+    registry: kopf.OperatorRegistry, runtime: rt.Runtime, on_cleanup: Callable[[], Awaitable[None]]
+) -> None:
     @kopf.on.cleanup(registry=registry)
     async def shutdown(**_: Any) -> None:
-        runtime = rt.current()
         for runner in list(runtime.window_runners.values()):
             if isinstance(runner, WindowRunner):
                 await runner.stop()
@@ -81,8 +88,6 @@ def build_registry(
         await runtime.drain_background(timeout=5.0)
         await on_cleanup()
         await runtime.client.close()
-
-    return registry
 
 
 async def _track(
@@ -117,16 +122,21 @@ async def _track(
     return False
 
 
-def _register_databases(registry: kopf.OperatorRegistry) -> None:
+def _register_windows(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> None:
+    @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.MAINTENANCE_WINDOW], registry=registry)
+    async def maintenance_window_event(type: str, body: kopf.Body, **_: Any) -> None:
+        await _track(runtime, runtime.window_runners, WindowRunner, type, body)
+        runtime.wake_databases(body.metadata.namespace or "")  # their status names the next window
+
+
+def _register_databases(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> None:
     @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.MANAGED_DATABASE], registry=registry)
     async def managed_database_event(type: str, body: kopf.Body, **_: Any) -> None:
-        runtime = rt.current()
         if await _track(runtime, runtime.database_runners, DatabaseRunner, type, body, stop_on_deleting=False):
             database_deleted(runtime, body)
 
 
-def _register_backups(registry: kopf.OperatorRegistry) -> None:
+def _register_backups(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> None:
     @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.BACKUP_WINDOW], registry=registry)
     async def backup_window_event(type: str, body: kopf.Body, **_: Any) -> None:
-        runtime = rt.current()
         await _track(runtime, runtime.backup_runners, BackupRunner, type, body)

@@ -33,6 +33,23 @@ class WindowWaker(Protocol):
     def wake(self) -> None: ...
 
 
+class BackupWaker(Protocol):
+    """What a BackupWindow task shows the rest of the operator: whom it selects and when it next backs up."""
+
+    namespace: str
+    name: str
+
+    def selects(self, labels: Mapping[str, str]) -> bool: ...
+
+    @property
+    def next_start(self) -> datetime | None:
+        """The start of its next occurrence; None while the window is invalid."""
+
+    def wake(self) -> None: ...
+
+    def wake_for_snapshots(self) -> None: ...
+
+
 class Waker(Protocol):
     namespace: str
     name: str
@@ -53,7 +70,7 @@ class Runtime:
     # The running tasks of the operator's own resources, by uid.
     window_runners: dict[str, WindowWaker] = field(default_factory=dict)
     database_runners: dict[str, Waker] = field(default_factory=dict)
-    backup_runners: dict[str, Waker] = field(default_factory=dict)
+    backup_runners: dict[str, BackupWaker] = field(default_factory=dict)
     # (namespace, database, backup window uid) whose snapshot this process created and the cache may not show
     # yet; everything else about running snapshots comes from the cache, so a new leader knows it too.
     snapshotting: set[tuple[str, str, str]] = field(default_factory=set)
@@ -93,10 +110,19 @@ class Runtime:
         return assignment.choose(self.ranked_windows(namespace, self.clock()), labels)
 
     def wake_databases(self, namespace: str, name: str | None = None) -> None:
-        """A database's StatefulSet (or, with no name, a window of the namespace) changed."""
+        """A database's StatefulSet (or, with no name, a window or a snapshot of the namespace) changed."""
         for db in self.database_runners.values():
             if db.namespace == namespace and (name is None or db.name == name):
                 db.wake()
+
+    def next_backup_window(self, namespace: str, labels: Mapping[str, str]) -> datetime | None:
+        """When the next backup of a database with these labels starts: the earliest of the windows selecting it."""
+        starts = [
+            b.next_start
+            for b in self.backup_runners.values()
+            if b.namespace == namespace and b.selects(labels) and b.next_start is not None
+        ]
+        return min((s for s in starts if s is not None), default=None)
 
     def wake_namespace_windows(self, namespace: str) -> None:
         for window in self.window_runners.values():
@@ -145,17 +171,3 @@ class Runtime:
         self.background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("background task failed: %s", task.exception())
-
-
-_RUNTIME: Runtime | None = None
-
-
-def install(runtime: Runtime) -> None:
-    global _RUNTIME  # noqa: PLW0603  (the one process-wide instance kopf handlers reach)
-    _RUNTIME = runtime
-
-
-def current() -> Runtime:
-    if _RUNTIME is None:
-        raise RuntimeError("the operator runtime is not installed")
-    return _RUNTIME

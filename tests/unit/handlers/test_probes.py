@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from maintenance_operator.handlers.probes import ProbeServer, Readiness, readiness
+from maintenance_operator.handlers.probes import ProbeServer, Readiness, readiness, start_probes
 from tests.cluster.processes import free_port
 
 
@@ -64,3 +64,19 @@ async def test_readyz_follows_the_state_and_healthz_needs_a_running_loop() -> No
         assert await asyncio.to_thread(get, f"{base}/healthz") == (200, "ok\n")
     finally:
         await server.stop()
+
+
+async def test_start_probes_serves_readiness_from_the_cache_and_none_on_port_0() -> None:
+    synced = asyncio.Event()
+    assert await start_probes("127.0.0.1", 0, synced, None) is None
+    port = free_port()
+    probes = await start_probes("127.0.0.1", port, synced, None)
+    assert probes is not None
+    try:
+        answer = await asyncio.to_thread(get, f"http://127.0.0.1:{port}/readyz")
+        assert isinstance(answer, tuple) and answer[0] == 503
+        synced.set()
+        answer = await asyncio.to_thread(get, f"http://127.0.0.1:{port}/readyz")
+        assert answer == (200, "cache synced; leader election off\n")
+    finally:
+        await probes.stop()

@@ -13,7 +13,7 @@ from typing import Any
 
 from maintenance_operator.api import names
 from maintenance_operator.api.base import Condition
-from maintenance_operator.api.database import ManagedDatabaseStatus, PendingMaintenance
+from maintenance_operator.api.database import BackupRef, ManagedDatabaseStatus, PendingMaintenance
 from maintenance_operator.planning.databases.engines import engine
 from maintenance_operator.planning.databases.pending import version_update_reason
 from maintenance_operator.planning.databases.versions import Refused, UpgradePending, VersionDecision
@@ -187,6 +187,8 @@ def database_status(
     endpoint: str,
     problem: tuple[str, str] | None,
     now: datetime,
+    last_backup: BackupRef | None = None,
+    next_backup_window: datetime | None = None,
 ) -> dict[str, Any]:
     """The whole status; `problem` (reason, message) is what keeps the database from being created or served."""
     conditions: Sequence[Mapping[str, Any]] = previous.get("conditions") or []
@@ -207,7 +209,6 @@ def database_status(
         current_version=current,
         pending_summary=f"{'; '.join(e.reason for e in entries)}: {where}" if entries else None,
         next_maintenance_window=slot.start if slot is not None else None,
-        # written by the BackupWindow
-        last_backup=previous.get("lastBackup"),
-        next_backup_window=previous.get("nextBackupWindow"),
+        last_backup=last_backup,
+        next_backup_window=next_backup_window,
     ).written()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from maintenance_operator.api import names
+from maintenance_operator.api.database import BackupRef
 from maintenance_operator.planning.databases.quantities import parse_quantity
 from maintenance_operator.planning.databases.status import (
     WindowSlot,
@@ -164,7 +165,7 @@ def test_status_lists_the_upgrade_with_its_window() -> None:
 
 def test_refused_version_keeps_the_database_ready_and_says_why() -> None:
     out = database_status(
-        previous={"lastBackup": {"time": "2026-11-25T03:00:00Z", "snapshot": "s"}},
+        previous={},
         generation=3,
         title="PostgreSQL",
         live=sts(),
@@ -174,6 +175,7 @@ def test_refused_version_keeps_the_database_ready_and_says_why() -> None:
         endpoint="e",
         problem=None,
         now=NOW,
+        last_backup=BackupRef(time=NOW - timedelta(hours=9), snapshot="s"),
     )
     accepted = next(c for c in out["conditions"] if c["type"] == "VersionAccepted")
     assert (accepted["status"], accepted["reason"], accepted["message"]) == (

@@ -1,14 +1,14 @@
 """The ManagedDatabase statuses `database_status` writes fit the CRD's `status` schema (see `crd_status`)."""
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
 import pytest
 
 from maintenance_operator.api import names
-from maintenance_operator.api.database import PendingMaintenance
+from maintenance_operator.api.database import BackupRef, PendingMaintenance
 from maintenance_operator.planning.databases.status import WindowSlot, database_status
 from maintenance_operator.planning.databases.versions import Refusal, Refused, Unchanged, UpgradePending
 from maintenance_operator.planning.targets.workloads import Rollout
@@ -45,13 +45,12 @@ def _waiting_upgrade() -> Status:
 
 
 def _restored() -> Status:
-    """Restored from a snapshot, then backed up: the BackupWindow's fields are carried on."""
-    previous = {
-        "lastBackup": {"time": "2026-11-30T03:00:12Z", "snapshot": "orders-data-20261130"},
-        "nextBackupWindow": "2026-12-01T03:00:00Z",
-        "currentVersion": "16.4",
-    }
-    return database(previous=previous)
+    """Restored from a snapshot, then backed up: its newest snapshot and its next backup window."""
+    return database(
+        previous={"currentVersion": "16.4"},
+        last_backup=BackupRef(time=datetime(2026, 11, 30, 3, 0, 12, tzinfo=UTC), snapshot="orders-data-20261130"),
+        next_backup_window=datetime(2026, 12, 1, 3, tzinfo=UTC),
+    )
 
 
 DATABASE_CASES: dict[str, Callable[[], Status]] = {
