@@ -66,10 +66,6 @@ class BackupRunner(ScheduledWindow):
         self._set_next_start(None)
         metrics.forget_backup_window(self.namespace, self.name)
 
-    def wake_for_snapshots(self) -> None:
-        self._retention_due = True
-        self.wake()
-
     # -- the pass ------------------------------------------------------------------------------------------
     async def _pass(self) -> datetime | None:
         now = self.clock()

@@ -47,8 +47,6 @@ class BackupWaker(Protocol):
 
     def wake(self) -> None: ...
 
-    def wake_for_snapshots(self) -> None: ...
-
 
 class Waker(Protocol):
     namespace: str

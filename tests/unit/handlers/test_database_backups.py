@@ -56,9 +56,6 @@ class BackupWindowStub:
     def wake(self) -> None:
         pass
 
-    def wake_for_snapshots(self) -> None:
-        pass
-
 
 def snapshot(name: str, created: datetime, *, ready: bool = True, failed: bool = False) -> dict[str, Any]:
     labels = {names.LABEL_MANAGED_BY: names.MANAGED_BY_VALUE, names.LABEL_DATABASE: "orders"}
