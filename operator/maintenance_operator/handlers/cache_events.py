@@ -24,9 +24,11 @@ class CacheEvents:
         cache = runtime.cache
         cache.workload_listeners.append(self.workload_changed)
         cache.revision_listeners.append(self.revision_changed)
-        cache.snapshot_listeners.append(runtime.wake_namespace_backups)
-        cache.snapshot_listeners.append(runtime.wake_namespace_windows)  # a finished snapshot unblocks a restart
-        cache.snapshot_listeners.append(runtime.wake_databases)  # a database's status names its newest snapshot
+        cache.snapshot_listeners.append(lambda namespace, _: runtime.wake_namespace_backups(namespace))
+        # A finished snapshot unblocks a restart.
+        cache.snapshot_listeners.append(lambda namespace, _: runtime.wake_namespace_windows(namespace))
+        # A database's status names its newest snapshot: only that database is woken, not its namespace's 200.
+        cache.snapshot_listeners.append(runtime.wake_database_of_snapshot)
 
     def workload_changed(self, old: Workload | None, new: Workload | None) -> None:
         runtime = self.runtime

@@ -113,6 +113,14 @@ class Runtime:
             if db.namespace == namespace and (name is None or db.name == name):
                 db.wake()
 
+    def wake_database_of_snapshot(self, namespace: str, database: str | None) -> None:
+        """A snapshot labelled with `database` (a label value; None: unlabelled) changed: wake that database."""
+        if database is None:
+            return
+        for db in self.database_runners.values():
+            if db.namespace == namespace and label_value(db.name) == database:
+                db.wake()
+
     def next_backup_window(self, namespace: str, labels: Mapping[str, str]) -> datetime | None:
         """When the next backup of a database with these labels starts: the earliest of the windows selecting it."""
         starts = [

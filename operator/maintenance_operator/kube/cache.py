@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 WorkloadListener = Callable[[Workload | None, Workload | None], None]
 RevisionListener = Callable[[TemplateRevision], None]
-SnapshotListener = Callable[[str], None]  # the namespace whose snapshots changed
+SnapshotListener = Callable[[str, str | None], None]  # namespace, database label of the snapshot
 
 
 def _scopes(namespaces: Sequence[str]) -> tuple[list[str | None], Callable[[str], bool]]:
@@ -162,22 +162,22 @@ class ClusterCache:
                     listener(new)
 
     def _snapshot(self, old: tuple[str, SnapshotRecord] | None, new: tuple[str, SnapshotRecord] | None) -> None:
-        touched: set[str] = set()
+        touched: set[tuple[str, str | None]] = set()
         if old is not None:
             namespace, record = old
             by_name = self._snapshots.get(namespace, {})
             by_name.pop(record.name, None)
             if not by_name:
                 self._snapshots.pop(namespace, None)
-            touched.add(namespace)
+            touched.add((namespace, record.database))
         if new is not None:
             namespace, record = new
             self._snapshots.setdefault(namespace, {})[record.name] = record
-            touched.add(namespace)
+            touched.add((namespace, record.database))
         if self.synced.is_set():
-            for namespace in touched:
+            for namespace, database in touched:
                 for listener in self.snapshot_listeners:
-                    listener(namespace)
+                    listener(namespace, database)
 
 
 def _namespace(obj: Mapping[str, Any]) -> str:

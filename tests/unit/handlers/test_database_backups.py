@@ -139,3 +139,22 @@ async def test_a_new_snapshot_in_the_cache_wakes_the_database_task(runtime: Runt
         await until(lambda: newest() == "orders-data-4")
     finally:
         await runner.stop()
+
+
+class Counting:
+    def __init__(self, name: str) -> None:
+        self.namespace, self.name, self.woken = NS, name, 0
+        self.body: Mapping[str, Any] = {}
+
+    def wake(self) -> None:
+        self.woken += 1
+
+
+def test_a_snapshot_wakes_only_its_own_database(runtime: Runtime) -> None:
+    """200 databases in a namespace and a backup burst: each snapshot event wakes one task, not all 200."""
+    orders, users = Counting("orders"), Counting("users")
+    runtime.database_runners.update({"uid-orders": orders, "uid-users": users})
+    runtime.wake_database_of_snapshot(NS, "orders")
+    runtime.wake_database_of_snapshot(NS, None)
+    runtime.wake_database_of_snapshot("elsewhere", "users")
+    assert (orders.woken, users.woken) == (1, 0)
