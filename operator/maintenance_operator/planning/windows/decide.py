@@ -9,6 +9,7 @@ what it reports, evicts pods for, writes in the status and exports, without plan
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from maintenance_operator import schedule as sched
@@ -104,10 +105,22 @@ class Decision:
     handled: Handled
     finishing: str | None
     step: restarts.Step
-    upcoming: tuple[sched.Occurrence, ...]
-    since: datetime | None
-    missed: missed.Decision
     restart: tuple[Workload, ...]
+
+    # What only the report needs is computed when first read, after the restarts went out: at a boundary where 50
+    # windows open at once, the schedule arithmetic of each pass must not delay the others' PATCHes.
+    @cached_property
+    def upcoming(self) -> tuple[sched.Occurrence, ...]:
+        return tuple(sched.next_occurrences(self.inputs.schedule, self.now, window_status.NEXT_SHOWN))
+
+    @cached_property
+    def since(self) -> datetime | None:
+        """Where the search for occurrences missed while the operator was down starts."""
+        return since_handled(self.inputs)
+
+    @cached_property
+    def missed(self) -> missed.Decision:
+        return while_down(self.inputs, self.handled.targets, self.policy, self.now)
 
     @property
     def occurrence_id(self) -> str | None:
@@ -221,8 +234,5 @@ def decide(inputs: Inputs, now: datetime) -> Decision:
         handled=mine,
         finishing=finishing,
         step=step,
-        upcoming=tuple(sched.next_occurrences(ws, now, window_status.NEXT_SHOWN)),
-        since=since_handled(inputs),
-        missed=while_down(inputs, mine.targets, policy, now),
         restart=tuple(step.start) if occurrence_id is not None else (),
     )
