@@ -13,6 +13,7 @@ from typing import Any
 from maintenance_operator import schedule as sched
 from maintenance_operator.api.windows import OccurrenceRef
 from maintenance_operator.planning.times import parse_time
+from maintenance_operator.schedule.exclusions import covering
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,6 @@ def blocked_by(
         return None if state.can_start_work else state.reason
     if ws.suspend:
         return sched.WindowReason.SUSPENDED
-    if any(e.start <= now < e.end for e in ws.exclusions):
+    if covering(ws.exclusions, now) is not None:
         return sched.WindowReason.EXCLUDED
     return None
