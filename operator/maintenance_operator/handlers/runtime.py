@@ -107,19 +107,17 @@ class Runtime:
         """The MaintenanceWindow that handles a target with these labels, by the rule the CLI uses too."""
         return assignment.choose(self.ranked_windows(namespace, self.clock()), labels)
 
-    def wake_databases(self, namespace: str, name: str | None = None) -> None:
-        """A database's StatefulSet (or, with no name, a window or a snapshot of the namespace) changed."""
+    def wake_databases(self, namespace: str, label: str | None = None) -> None:
+        """A database's StatefulSet or snapshot changed (`label`: its `maintenance.ops.dev/database` label value),
+        or, with no label, a window of the namespace."""
         for db in self.database_runners.values():
-            if db.namespace == namespace and (name is None or db.name == name):
+            if db.namespace == namespace and (label is None or label_value(db.name) == label):
                 db.wake()
 
     def wake_database_of_snapshot(self, namespace: str, database: str | None) -> None:
-        """A snapshot labelled with `database` (a label value; None: unlabelled) changed: wake that database."""
-        if database is None:
-            return
-        for db in self.database_runners.values():
-            if db.namespace == namespace and label_value(db.name) == database:
-                db.wake()
+        """A snapshot labelled with `database` changed: wake that database (an unlabelled one wakes none)."""
+        if database is not None:
+            self.wake_databases(namespace, database)
 
     def next_backup_window(self, namespace: str, labels: Mapping[str, str]) -> datetime | None:
         """When the next backup of a database with these labels starts: the earliest of the windows selecting it."""
