@@ -25,6 +25,7 @@ def _install(cluster: LocalCluster) -> None:
     cluster.install_crds()
     cluster.create_namespace(NAMESPACE)
     cluster.kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "crds" / "samples"))
+    cluster.kubectl("apply", "-k", str(ROOT / "deploy" / "defaults"))  # the platform-default cluster windows
     cluster.kubectl("apply", "-n", NAMESPACE, "-f", str(ROOT / "demo" / "workloads.yaml"))
 
 

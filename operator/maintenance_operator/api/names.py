@@ -14,12 +14,25 @@ API_VERSION: Final = f"{GROUP}/{VERSION}"
 MAINTENANCE_WINDOW: Final = "MaintenanceWindow"
 BACKUP_WINDOW: Final = "BackupWindow"
 MANAGED_DATABASE: Final = "ManagedDatabase"
+# Cluster-scoped: the platform's default windows for every namespace.
+CLUSTER_MAINTENANCE_WINDOW: Final = "ClusterMaintenanceWindow"
+CLUSTER_BACKUP_WINDOW: Final = "ClusterBackupWindow"
 PLURALS: Final = {
     MAINTENANCE_WINDOW: "maintenancewindows",
     BACKUP_WINDOW: "backupwindows",
     MANAGED_DATABASE: "manageddatabases",
+    CLUSTER_MAINTENANCE_WINDOW: "clustermaintenancewindows",
+    CLUSTER_BACKUP_WINDOW: "clusterbackupwindows",
 }
-SHORT_NAMES: Final = {MAINTENANCE_WINDOW: ["mw"], BACKUP_WINDOW: ["bw"], MANAGED_DATABASE: ["mdb"]}
+SHORT_NAMES: Final = {
+    MAINTENANCE_WINDOW: ["mw"],
+    BACKUP_WINDOW: ["bw"],
+    MANAGED_DATABASE: ["mdb"],
+    CLUSTER_MAINTENANCE_WINDOW: ["cmw"],
+    CLUSTER_BACKUP_WINDOW: ["cbw"],
+}
+# The name `deploy/` gives the cluster windows it installs.
+PLATFORM_DEFAULT: Final = "platform-default"
 
 _P: Final = f"{GROUP}/"
 
@@ -42,6 +55,9 @@ ANNOTATION_RESTARTED_BY: Final = _P + "restarted-by"
 ANNOTATION_TARGET_IMAGE: Final = _P + "target-image"
 # On a window: open an ad-hoc occurrence now.
 ANNOTATION_RUN_NOW: Final = _P + "run-now"
+# On a workload or ManagedDatabase: `none` leaves it out of every cluster window (its owners handle it).
+LABEL_WINDOW: Final = _P + "window"
+WINDOW_NONE: Final = "none"
 # The annotation `kubectl rollout restart` sets in the pod template; the operator restarts the same way.
 ANNOTATION_RESTARTED_AT: Final = "kubectl.kubernetes.io/restartedAt"
 # The deployment controller's revision number, on a Deployment and on the ReplicaSet of each of its templates.
@@ -76,6 +92,7 @@ CONDITION_MAINTENANCE_PENDING: Final = "MaintenancePending"
 CONDITION_BACKUP_MISSED: Final = "BackupMissed"
 CONDITION_MAINTENANCE_MISSED: Final = "MaintenanceMissed"
 CONDITION_RESTORED: Final = "Restored"
+CONDITION_BACKUP_CONFIGURED: Final = "BackupConfigured"
 
 # Defaults from the managed platform's policy (design.md).
 DEFAULT_MAINTENANCE_SCHEDULE: Final = "0 14 * * 2"

@@ -29,8 +29,24 @@ NamespaceSelector = Annotated[
 ]
 
 
+NO_CLUSTER_WEBHOOK = (
+    "noticeWebhook: a ClusterMaintenanceWindow gives notice through an Event on each target; its webhook's Secret "
+    "would have no namespace to live in, so set the webhook on a MaintenanceWindow"
+)
+
+
 class ClusterMaintenanceWindowSpec(MaintenanceWindowSpec):
     namespace_selector: NamespaceSelector = LabelSelector()
+
+    model_config = ConfigDict(
+        json_schema_extra={"x-kubernetes-validations": [cel("!has(self.noticeWebhook)", NO_CLUSTER_WEBHOOK)]}
+    )
+
+    @model_validator(mode="after")
+    def _no_webhook(self) -> ClusterMaintenanceWindowSpec:
+        if self.notice_webhook is not None:
+            raise ValueError(NO_CLUSTER_WEBHOOK)
+        return self
 
 
 class ClusterBackupWindowSpec(BackupWindowSpec):

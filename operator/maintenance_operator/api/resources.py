@@ -6,6 +6,7 @@ from typing import Literal
 from maintenance_operator.api import names
 from maintenance_operator.api.base import Model, StatusModel
 from maintenance_operator.api.database import ManagedDatabaseSpec, ManagedDatabaseStatus
+from maintenance_operator.api.platform import ClusterBackupWindowSpec, ClusterMaintenanceWindowSpec
 from maintenance_operator.api.windows import (
     BackupWindowSpec,
     BackupWindowStatus,
@@ -84,4 +85,22 @@ MANAGED_DATABASE = Resource(
     ),
     "A single-instance PostgreSQL, MySQL or Redis whose upgrades happen in its maintenance window.",
 )
-RESOURCES = (MAINTENANCE_WINDOW, BACKUP_WINDOW, MANAGED_DATABASE)
+CLUSTER_MAINTENANCE_WINDOW = Resource(
+    names.CLUSTER_MAINTENANCE_WINDOW,
+    ClusterMaintenanceWindowSpec,
+    MaintenanceWindowStatus,
+    MAINTENANCE_WINDOW.columns,
+    "The platform's default maintenance window: handles the selected targets of the selected namespaces that no "
+    "MaintenanceWindow of their own namespace selects.",
+    scope="Cluster",
+)
+CLUSTER_BACKUP_WINDOW = Resource(
+    names.CLUSTER_BACKUP_WINDOW,
+    ClusterBackupWindowSpec,
+    BackupWindowStatus,
+    BACKUP_WINDOW.columns,
+    "The platform's default backup window: snapshots the selected ManagedDatabases of the selected namespaces "
+    "that no BackupWindow of their own namespace selects, each snapshot in its database's namespace.",
+    scope="Cluster",
+)
+RESOURCES = (MAINTENANCE_WINDOW, BACKUP_WINDOW, MANAGED_DATABASE, CLUSTER_MAINTENANCE_WINDOW, CLUSTER_BACKUP_WINDOW)

@@ -61,10 +61,21 @@ LEASES: Final = Resource("Lease", "coordination.k8s.io", "v1", "leases")
 MAINTENANCE_WINDOWS: Final = _custom(names.MAINTENANCE_WINDOW)
 BACKUP_WINDOWS: Final = _custom(names.BACKUP_WINDOW)
 MANAGED_DATABASES: Final = _custom(names.MANAGED_DATABASE)
+CLUSTER_MAINTENANCE_WINDOWS: Final = _custom(names.CLUSTER_MAINTENANCE_WINDOW)
+CLUSTER_BACKUP_WINDOWS: Final = _custom(names.CLUSTER_BACKUP_WINDOW)
 
 # By kind: the workloads a window restarts, the operator's own kinds, and every type above.
 WORKLOADS: Final = {r.kind: r for r in (DEPLOYMENTS, STATEFULSETS)}
-CUSTOM: Final = {r.kind: r for r in (MAINTENANCE_WINDOWS, BACKUP_WINDOWS, MANAGED_DATABASES)}
+CUSTOM: Final = {
+    r.kind: r
+    for r in (
+        MAINTENANCE_WINDOWS,
+        BACKUP_WINDOWS,
+        MANAGED_DATABASES,
+        CLUSTER_MAINTENANCE_WINDOWS,
+        CLUSTER_BACKUP_WINDOWS,
+    )
+}
 BY_KIND: Final = {
     r.kind: r
     for r in (

@@ -214,6 +214,7 @@ class WindowStatus(StatusModel):
 class PendingTarget(StatusModel):
     kind: str
     name: str
+    namespace: str | None = None  # a cluster window's targets are in many namespaces
     reason: str
     since: Time | None = None
     downtime_expected: bool = False
@@ -227,6 +228,7 @@ class HandledElsewhere(StatusModel):
     name: str
     reason: str
     window: str
+    namespace: str | None = None
 
 
 class RunSummary(StatusModel):

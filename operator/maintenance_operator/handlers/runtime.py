@@ -75,6 +75,8 @@ class Runtime:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Host patterns the notice webhook may call (--notice-webhook-allowed-hosts); none: every webhook is refused.
     notice_hosts: tuple[str, ...] = ()
+    # The operator's own namespace (its Lease's): where Events about its cluster-scoped resources are kept.
+    home_namespace: str = "default"
     # Set once this replica may act: the cache has synced and it leads (or leader election is off).
     acting: asyncio.Event = field(default_factory=asyncio.Event)
     # namespace -> (the candidates ranked, when, the ranking): valid until it changes or a window does.

@@ -70,7 +70,7 @@ class TaskLoop(ABC):
         self._told: dict[str, set[str]] = {}
         self._logged_stops = Recent(STOPS_KEPT)  # why passes stopped (a 403, a 422): the API server's texts
         meta = body["metadata"]
-        self.namespace: str = meta["namespace"]
+        self.namespace: str = meta.get("namespace") or ""  # "" for a cluster-scoped resource
         self.name: str = meta["name"]
         self.uid: str = meta["uid"]
         self.body: Mapping[str, Any] = body
@@ -120,6 +120,7 @@ class TaskLoop(ABC):
                 now,
                 warning=warning,
                 key=f"{self.uid}{key}" if key else None,
+                home=self.runtime.home_namespace,
             )
         )
 

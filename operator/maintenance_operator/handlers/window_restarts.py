@@ -99,7 +99,15 @@ class WindowRestarts:
             )
             message = f"could not restart {w.ref}: {err.message}"
             self.runtime.spawn(
-                events.emit(self.runtime.client, self.window.involved, "RestartFailed", message, now, warning=True)
+                events.emit(
+                    self.runtime.client,
+                    self.window.involved,
+                    "RestartFailed",
+                    message,
+                    now,
+                    warning=True,
+                    home=self.runtime.home_namespace,
+                )
             )
             return
         log.info("restarted %s/%s for occurrence %s of %s", w.namespace, w.ref, occ_id, stamp)

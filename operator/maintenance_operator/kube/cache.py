@@ -25,6 +25,8 @@ T = TypeVar("T")
 WorkloadListener = Callable[[Workload | None, Workload | None], None]
 RevisionListener = Callable[[TemplateRevision], None]
 SnapshotListener = Callable[[str, str | None], None]  # namespace, database label of the snapshot
+NamespaceListener = Callable[[str], None]  # a watched namespace whose labels changed (or that came or went)
+NamespaceLabels = tuple[str, Mapping[str, str]]
 
 
 def _scopes(namespaces: Sequence[str]) -> tuple[list[str | None], Callable[[str], bool]]:
@@ -33,7 +35,12 @@ def _scopes(namespaces: Sequence[str]) -> tuple[list[str | None], Callable[[str]
         return list(namespaces), lambda _ns: True
     if not namespaces:
         return [None], lambda _ns: True
-    return [None], lambda ns: any(fnmatch.fnmatchcase(ns, pattern) for pattern in namespaces)
+    return [None], lambda ns: watched(ns, namespaces)
+
+
+def watched(namespace: str, namespaces: Sequence[str]) -> bool:
+    """Whether the operator acts in `namespace` (`namespaces`: --namespace, plain names or patterns; none: all)."""
+    return not namespaces or any(fnmatch.fnmatchcase(namespace, pattern) for pattern in namespaces)
 
 
 class ClusterCache:
@@ -47,13 +54,21 @@ class ClusterCache:
         self._by_uid: dict[str, Workload] = {}
         self._revisions: dict[tuple[str, str], datetime] = {}  # (owner uid, revision) -> created
         self._snapshots: dict[str, dict[str, SnapshotRecord]] = {}  # namespace -> name -> record
+        self._namespaces: dict[str, Mapping[str, str]] = {}  # watched namespace -> its labels
         self.workload_listeners: list[WorkloadListener] = []
         self.revision_listeners: list[RevisionListener] = []
         self.snapshot_listeners: list[SnapshotListener] = []
+        self.namespace_listeners: list[NamespaceListener] = []
         self.synced = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         scopes, wanted = _scopes(namespaces)
         self.informers: list[Informer[Any]] = []
+        # Namespaces' labels, for the cluster windows' namespaceSelector: one cluster-wide watch, filtered.
+        self._add(
+            Collection(rest.NAMESPACES.path()),
+            lambda obj: _namespace_labels(obj) if watched(_name(obj), namespaces) else None,
+            self._namespace,
+        )
         for ns in scopes:
             for resource in (rest.DEPLOYMENTS, rest.STATEFULSETS):
                 self._add(Collection(resource.path(ns)), self._workload_reducer(resource.kind, wanted), self._workload)
@@ -111,6 +126,14 @@ class ClusterCache:
         """When the workload's current template revision was created, if its ReplicaSet/ControllerRevision is seen."""
         return None if w.revision is None else self._revisions.get((w.uid, w.revision))
 
+    def namespace_labels(self, namespace: str) -> Mapping[str, str] | None:
+        """A watched namespace's labels; None when it is not (yet) seen."""
+        return self._namespaces.get(namespace)
+
+    def namespaces(self) -> list[str]:
+        """The watched namespaces that exist."""
+        return list(self._namespaces)
+
     def snapshots(self, namespace: str) -> list[SnapshotRecord]:
         return list(self._snapshots.get(namespace, {}).values())
 
@@ -119,6 +142,7 @@ class ClusterCache:
             "workloads": sum(len(v) for v in self._by_namespace.values()),
             "revisions": len(self._revisions),
             "snapshots": sum(len(v) for v in self._snapshots.values()),
+            "namespaces": len(self._namespaces),
         }
 
     # -- store maintenance ---------------------------------------------------------------------------------
@@ -161,6 +185,16 @@ class ClusterCache:
                 for listener in self.revision_listeners:
                     listener(new)
 
+    def _namespace(self, old: NamespaceLabels | None, new: NamespaceLabels | None) -> None:
+        if old is not None:
+            self._namespaces.pop(old[0], None)
+        if new is not None:
+            self._namespaces[new[0]] = new[1]
+        changed = new if new is not None else old
+        if changed is not None and self.synced.is_set() and (old is None or new is None or old[1] != new[1]):
+            for listener in self.namespace_listeners:
+                listener(changed[0])
+
     def _snapshot(self, old: tuple[str, SnapshotRecord] | None, new: tuple[str, SnapshotRecord] | None) -> None:
         touched: set[tuple[str, str | None]] = set()
         if old is not None:
@@ -182,3 +216,11 @@ class ClusterCache:
 
 def _namespace(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("namespace") or "")
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")
+
+
+def _namespace_labels(obj: Mapping[str, Any]) -> NamespaceLabels:
+    return _name(obj), dict((obj.get("metadata") or {}).get("labels") or {})

@@ -13,14 +13,23 @@ COMPONENT = "maintenance-operator"
 
 
 def event_body(
-    involved: Mapping[str, str], reason: str, message: str, now: datetime, *, warning: bool, key: str
+    involved: Mapping[str, str],
+    reason: str,
+    message: str,
+    now: datetime,
+    *,
+    warning: bool,
+    key: str,
+    home: str = "default",
 ) -> dict[str, Any]:
+    """`home`: where an Event about a cluster-scoped object is kept (an Event is namespaced; `kubectl describe`
+    of a cluster-scoped object finds it in any namespace)."""
     digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:12]
     at = format_time(now)
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": f"{involved['name'][:200]}.{digest}", "namespace": involved["namespace"]},
+        "metadata": {"name": f"{involved['name'][:200]}.{digest}", "namespace": involved.get("namespace") or home},
         "involvedObject": dict(involved),
         "reason": reason,
         "message": message[:1024],
@@ -35,7 +44,10 @@ def event_body(
 
 
 def ref(api_version: str, kind: str, namespace: str, name: str, uid: str = "") -> dict[str, str]:
-    out = {"apiVersion": api_version, "kind": kind, "namespace": namespace, "name": name}
+    """`namespace` "" for a cluster-scoped object (its reference then has none)."""
+    out = {"apiVersion": api_version, "kind": kind, "name": name}
+    if namespace:
+        out["namespace"] = namespace
     if uid:
         out["uid"] = uid
     return out
@@ -50,14 +62,16 @@ async def emit(
     *,
     warning: bool = False,
     key: str | None = None,
+    home: str = "default",
 ) -> bool:
     """Post an Event; with `key`, the same key never makes a second Event (409 means already told).
 
-    Returns False when the Event already existed. Failures to post are not fatal to the work itself.
+    Returns False when the Event already existed. Failures to post are not fatal to the work itself. `home`: the
+    namespace of an Event about a cluster-scoped object.
     """
-    body = event_body(involved, reason, message, now, warning=warning, key=key or f"{reason}{message}{now}")
+    body = event_body(involved, reason, message, now, warning=warning, key=key or f"{reason}{message}{now}", home=home)
     try:
-        await client.request("POST", paths.core("events", involved["namespace"]), body=body)
+        await client.request("POST", paths.core("events", body["metadata"]["namespace"]), body=body)
     except ApiError as err:
         if err.status == 409:
             return False

@@ -12,7 +12,9 @@ from maintenance_operator.api.resources import RESOURCES, Resource
 
 ROOT = Path(__file__).resolve().parents[3]
 CRDS = ROOT / "crds"
-SAMPLES = sorted((CRDS / "samples").glob("*.yaml"))
+# The cluster kinds' samples are what deploy/ installs (deploy/defaults), kept in one place.
+DEFAULTS = sorted(p for p in (ROOT / "deploy" / "defaults").glob("*.yaml") if p.name != "kustomization.yaml")
+SAMPLES = sorted((CRDS / "samples").glob("*.yaml")) + DEFAULTS
 BY_KIND = {r.kind: r for r in RESOURCES}
 
 
