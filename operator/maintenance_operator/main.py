@@ -188,7 +188,7 @@ def elect(
     """The replica's leader election (None when it is off); every write of `client` is fenced by it."""
     if not args.leader_elect:
         return None
-    where = args.leader_election_namespace or namespace or "default"  # the runtime's home_namespace too
+    where = args.leader_election_namespace or namespace or "default"
     election = LeaderElection(client, where, args.leader_election_name, identity, leader_timing(args), lost)
     client.may_write = election.may_write
     return election
@@ -227,8 +227,7 @@ async def run(args: argparse.Namespace) -> int:
     client = KubeClient(creds, user_agent=f"maintenance-operator ({identity})")
     cache = ClusterCache(client, args.namespace, page_size=args.cache_page_size, watch_seconds=args.watch_timeout)
     hosts = webhooks.parse_patterns(args.notice_webhook_allowed_hosts)
-    home = args.leader_election_namespace or creds.namespace or "default"
-    runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts, home_namespace=home)
+    runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts)
     cache_events = CacheEvents(runtime)
     cache_events.subscribe()
     stop = asyncio.Event()

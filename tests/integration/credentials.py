@@ -12,7 +12,14 @@ from tests.cluster.cluster import REPO_ROOT, LocalCluster
 NAMESPACE = "maintenance-operator"
 SERVICE_ACCOUNT = "maintenance-operator"
 SUBJECT = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"
-RBAC = ("namespace.yaml", "serviceaccount.yaml", "clusterrole.yaml", "clusterrolebinding.yaml", "leader-election.yaml")
+RBAC = (
+    "namespace.yaml",
+    "serviceaccount.yaml",
+    "clusterrole.yaml",
+    "clusterrolebinding.yaml",
+    "leader-election.yaml",
+    "cluster-events.yaml",
+)
 # Tests put each operator's Lease in its test namespace (so every test elects its own leader): the same rules as
 # deploy/base's leader-election Role, bound there per test. Test scaffolding only; deploy/ keeps them namespaced.
 TEST_LEASES = "maintenance-operator-test-leases"

@@ -84,6 +84,8 @@ def collect(
     resources = [*WORKLOADS, rest.MAINTENANCE_WINDOWS]
     listing = reading.read(api, resources, namespace, optional=[rest.MAINTENANCE_WINDOWS])
     windows = targets.window_candidates(listing.items[rest.MAINTENANCE_WINDOWS])
+    seen = {str((obj.get("metadata") or {}).get("namespace")) for r in WORKLOADS for obj in listing.items[r]}
+    windows = targets.with_cluster_windows(api, windows, seen)
     items: list[dict[str, Any]] = []
     ignored: dict[tuple[str, str], str] = {}
     for resource in WORKLOADS:

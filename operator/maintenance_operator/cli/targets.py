@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from maintenance_operator.api import names, rest
 from maintenance_operator.cli import common, kubeapi, reading
 from maintenance_operator.cli.output import table
 from maintenance_operator.cli.windowobjects import parse_window
+from maintenance_operator.planning.targets import selectors
 from maintenance_operator.planning.times import format_time
-from maintenance_operator.planning.windows.assignment import Assignment, Candidate
+from maintenance_operator.planning.windows.assignment import Assignment, Candidate, ad_hoc_occurrence, window_candidate
 
 NO_WINDOW = "no window selects it"
 WINDOWS_UNREADABLE = "unknown: you may not read MaintenanceWindows here"
@@ -66,6 +68,45 @@ def window_candidates(objects: Iterable[dict[str, Any]]) -> dict[str, list[Candi
         window = parse_window(obj)
         by_namespace.setdefault(window.namespace, []).append(window.candidate)
     return by_namespace
+
+
+def with_cluster_windows(
+    api: kubeapi.Api, by_namespace: dict[str, list[Candidate]], namespaces: Iterable[str]
+) -> dict[str, list[Candidate]]:
+    """`by_namespace` plus, in each of `namespaces`, the ClusterMaintenanceWindows covering it, as the operator
+    ranks them. A caller who may not list them (or read a namespace's labels, for a namespaceSelector that is not
+    `{}`) sees the windows it may read."""
+    try:
+        objects = api.list_objects(rest.CLUSTER_MAINTENANCE_WINDOWS, None)
+    except kubeapi.KubeError as err:
+        if err.forbidden or err.status == 404:
+            return by_namespace
+        raise
+    merged = {ns: list(c) for ns, c in by_namespace.items()}
+    labels: dict[str, Mapping[str, str] | None] = {}
+    for namespace in sorted(set(namespaces)):
+        for obj in objects:
+            spec = obj.get("spec") or {}
+            selector = spec.get("namespaceSelector") or {}
+            if selector and namespace not in labels:
+                labels[namespace] = _namespace_labels(api, namespace)
+            known = labels.get(namespace)
+            if selector and (known is None or not selectors.matches(selector, known)):
+                continue
+            name = f"{names.CLUSTER_MAINTENANCE_WINDOW}/{obj['metadata']['name']}"
+            ad_hoc = ad_hoc_occurrence(obj.get("status") or {})
+            merged.setdefault(namespace, []).append(window_candidate(name, spec, ad_hoc, cluster=True))
+    return merged
+
+
+def _namespace_labels(api: kubeapi.Api, namespace: str) -> Mapping[str, str] | None:
+    try:
+        meta = api.get(rest.NAMESPACES, "", namespace).get("metadata") or {}
+    except kubeapi.KubeError as err:
+        if err.forbidden or err.status == 404:
+            return None
+        raise
+    return dict(meta.get("labels") or {})
 
 
 def run_listing(

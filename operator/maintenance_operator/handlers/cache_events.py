@@ -29,6 +29,13 @@ class CacheEvents:
         cache.snapshot_listeners.append(lambda namespace, _: runtime.wake_namespace_windows(namespace))
         # A database's status names its newest snapshot: only that database is woken, not its namespace's 200.
         cache.snapshot_listeners.append(runtime.wake_database_of_snapshot)
+        cache.namespace_listeners.append(self.namespace_changed)
+
+    def namespace_changed(self, namespace: str) -> None:
+        """A namespace's labels changed (or it came or went): the cluster windows covering it may change."""
+        self.runtime.wake_cluster_windows()
+        self.runtime.wake_namespace_windows(namespace)
+        self.runtime.wake_databases(namespace)
 
     def workload_changed(self, old: Workload | None, new: Workload | None) -> None:
         runtime = self.runtime

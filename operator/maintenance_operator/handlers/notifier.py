@@ -139,15 +139,7 @@ class Notifier:
         key = f"notice{w.uid}{occurrence.id}{sched.format_duration(lead)}"
         self.runtime.spawn(events.emit(client, involved, "MaintenanceScheduled", message, now, key=key))
         self.runtime.spawn(
-            events.emit(
-                client,
-                self.window.involved,
-                "MaintenanceScheduled",
-                message,
-                now,
-                key=f"{key}w",
-                home=self.runtime.home_namespace,
-            )
+            events.emit(client, self.window.involved, "MaintenanceScheduled", message, now, key=f"{key}w")
         )
 
     # -- the webhook -------------------------------------------------------------------------------------------

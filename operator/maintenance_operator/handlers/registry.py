@@ -14,6 +14,7 @@ import kopf
 from maintenance_operator.api import names
 from maintenance_operator.handlers import runtime as rt
 from maintenance_operator.handlers.backup_runner import BackupRunner
+from maintenance_operator.handlers.cluster_window_runner import ClusterWindowRunner
 from maintenance_operator.handlers.database_runner import DatabaseRunner, database_deleted
 from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.handlers.window_runner import WindowRunner
@@ -127,6 +128,10 @@ def _register_windows(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> N
     async def maintenance_window_event(type: str, body: kopf.Body, **_: Any) -> None:
         await _track(runtime, runtime.window_runners, WindowRunner, type, body)
         runtime.wake_databases(body.metadata.namespace or "")  # their status names the next window
+
+    @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.CLUSTER_MAINTENANCE_WINDOW], registry=registry)
+    async def cluster_maintenance_window_event(type: str, body: kopf.Body, **_: Any) -> None:
+        await _track(runtime, runtime.window_runners, ClusterWindowRunner, type, body)
 
 
 def _register_databases(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> None:

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 
 class WindowWaker(Protocol):
+    """A maintenance window's task as the others see it; a cluster window's `namespace` is ""."""
+
     namespace: str
     name: str
 
@@ -29,6 +31,10 @@ class WindowWaker(Protocol):
     def candidate(self) -> assignment.Candidate: ...
 
     def selects(self, labels: Mapping[str, str]) -> bool: ...
+
+    def covers(self, namespace_labels: Mapping[str, str] | None) -> bool:
+        """Whether a cluster window's namespaceSelector selects a namespace with these labels (None: not seen);
+        a namespaced window covers none (it is ranked in its own namespace)."""
 
     def wake(self) -> None: ...
 
@@ -75,8 +81,6 @@ class Runtime:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Host patterns the notice webhook may call (--notice-webhook-allowed-hosts); none: every webhook is refused.
     notice_hosts: tuple[str, ...] = ()
-    # The operator's own namespace (its Lease's): where Events about its cluster-scoped resources are kept.
-    home_namespace: str = "default"
     # Set once this replica may act: the cache has synced and it leads (or leader election is off).
     acting: asyncio.Event = field(default_factory=asyncio.Event)
     # namespace -> (the candidates ranked, when, the ranking): valid until it changes or a window does.
@@ -94,7 +98,7 @@ class Runtime:
         Every window's pass asks this for every target, so 50 windows opening at one boundary rank once, not 50
         times; one ranking for all of them is also what makes them agree on who handles what.
         """
-        candidates = [w.candidate for w in self.window_runners.values() if w.namespace == namespace]
+        candidates = [w.candidate for w in self.windows_of(namespace)]
         cached = self._ranked.get(namespace)
         if cached is not None:
             known, at, ranked = cached
@@ -104,6 +108,16 @@ class Runtime:
         ranked = assignment.rank(candidates, now)
         self._ranked[namespace] = (candidates, now, ranked)
         return ranked
+
+    def windows_of(self, namespace: str) -> list[WindowWaker]:
+        """The maintenance windows that may handle a target of `namespace`: its own and the cluster windows
+        covering it."""
+        labels = self.cache.namespace_labels(namespace)
+        return [
+            w
+            for w in self.window_runners.values()
+            if w.namespace == namespace or (not w.namespace and w.covers(labels))
+        ]
 
     def window_for(self, namespace: str, labels: Mapping[str, str]) -> assignment.Assignment:
         """The MaintenanceWindow that handles a target with these labels, by the rule the CLI uses too."""
@@ -131,9 +145,19 @@ class Runtime:
         return min((s for s in starts if s is not None), default=None)
 
     def wake_namespace_windows(self, namespace: str) -> None:
+        for window in self.windows_of(namespace):
+            window.wake()
+
+    def wake_cluster_windows(self) -> None:
+        """A namespace's labels changed, or a cluster window did: who covers what may have changed."""
         for window in self.window_runners.values():
-            if window.namespace == namespace:
+            if not window.namespace:
                 window.wake()
+
+    def wake_every_database(self) -> None:
+        """A cluster window changed: any database's status may name it."""
+        for db in self.database_runners.values():
+            db.wake()
 
     def wake_namespace_backups(self, namespace: str) -> None:
         for backup in self.backup_runners.values():
@@ -155,8 +179,8 @@ class Runtime:
     def wake_windows(self, namespace: str, labels: Iterable[Mapping[str, str]]) -> None:
         """A workload changed: wake every window of its namespace that selects it (before or after)."""
         label_sets = list(labels)
-        for window in self.window_runners.values():
-            if window.namespace == namespace and any(window.selects(lbls) for lbls in label_sets):
+        for window in self.windows_of(namespace):
+            if any(window.selects(lbls) for lbls in label_sets):
                 window.wake()
 
     def spawn(self, coro: Any) -> None:

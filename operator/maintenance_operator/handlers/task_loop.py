@@ -120,7 +120,6 @@ class TaskLoop(ABC):
                 now,
                 warning=warning,
                 key=f"{self.uid}{key}" if key else None,
-                home=self.runtime.home_namespace,
             )
         )
 

@@ -99,15 +99,7 @@ class WindowRestarts:
             )
             message = f"could not restart {w.ref}: {err.message}"
             self.runtime.spawn(
-                events.emit(
-                    self.runtime.client,
-                    self.window.involved,
-                    "RestartFailed",
-                    message,
-                    now,
-                    warning=True,
-                    home=self.runtime.home_namespace,
-                )
+                events.emit(self.runtime.client, self.window.involved, "RestartFailed", message, now, warning=True)
             )
             return
         log.info("restarted %s/%s for occurrence %s of %s", w.namespace, w.ref, occ_id, stamp)

@@ -8,7 +8,7 @@ loses nothing; this module gathers the pass's inputs and carries out its decisio
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
@@ -18,6 +18,7 @@ from maintenance_operator.handlers.notifier import Notifier
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.scheduled import ScheduledWindow
 from maintenance_operator.handlers.window_restarts import WindowRestarts
+from maintenance_operator.planning.targets.workloads import Workload
 from maintenance_operator.planning.times import format_time, parse_time
 from maintenance_operator.planning.windows import assignment, decide
 from maintenance_operator.planning.windows import status as window_status
@@ -26,8 +27,17 @@ from maintenance_operator.planning.windows.occurrence import OpenOccurrence
 STATUS_MIN_INTERVAL = decide.STATUS_MIN_INTERVAL.total_seconds()
 
 
+class Scope(TypedDict):
+    """What a window's pass covers (`decide.Inputs` fields): one namespace, or every one a cluster window covers."""
+
+    selected: list[Workload]
+    ranked: dict[str, assignment.Ranked]
+    blocked: frozenset[tuple[str, str, str]]
+
+
 class WindowRunner(ScheduledWindow):
     kind = names.MAINTENANCE_WINDOW
+    spec_model: type[MaintenanceWindowSpec] = MaintenanceWindowSpec
 
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
         super().__init__(runtime, body)
@@ -49,11 +59,19 @@ class WindowRunner(ScheduledWindow):
         await super().stop()
         await self.notifier.stop()
         metrics.forget_window(self.namespace, self.name)
-        self.runtime.wake_namespace_windows(self.namespace)  # what it handled goes to another window
+        self.wake_peers()  # what it handled goes to another window
 
     def start(self) -> None:
         super().start()
-        self.runtime.wake_namespace_windows(self.namespace)  # it may take targets from the others
+        self.wake_peers()  # it may take targets from the others
+
+    def wake_peers(self) -> None:
+        """The windows whose targets this one's change may move: those of its namespace, and the cluster windows
+        covering it."""
+        self.runtime.wake_namespace_windows(self.namespace)
+
+    def covers(self, namespace_labels: Mapping[str, str] | None) -> bool:
+        return False  # ranked in its own namespace only
 
     def update(self, body: Mapping[str, Any]) -> None:
         super().update(body)
@@ -64,7 +82,7 @@ class WindowRunner(ScheduledWindow):
         change for each of them."""
         if self.candidate is not self._shared:
             self._shared = self.candidate
-            self.runtime.wake_namespace_windows(self.namespace)
+            self.wake_peers()
 
     @property
     def candidate(self) -> assignment.Candidate:
@@ -73,11 +91,16 @@ class WindowRunner(ScheduledWindow):
         cached = self._candidate
         if cached is None or cached[0] is not self.body or cached[1] != self._ad_hoc:
             spec = self.body.get("spec") or {}
-            made = assignment.window_candidate(self.name, spec, self._ad_hoc)
+            made = assignment.window_candidate(self.assigned_name, spec, self._ad_hoc, cluster=not self.namespace)
             if cached is not None and cached[2] == made:
                 made = cached[2]  # the same object: the runtime's ranking of the namespace stays valid
             self._candidate = cached = (self.body, self._ad_hoc, made)
         return cached[2]
+
+    @property
+    def assigned_name(self) -> str:
+        """How assignment names this window: its name; a cluster window's is qualified (`stamp`)."""
+        return self.name
 
     @property
     def stamp(self) -> str:
@@ -89,7 +112,7 @@ class WindowRunner(ScheduledWindow):
         """One reconcile pass; returns when the next pass is due at the latest (None: only on a change)."""
         now = self.runtime.clock()
         generation = self.body["metadata"].get("generation")
-        parsed = self.parse_spec(MaintenanceWindowSpec)
+        parsed = self.parse_spec(self.spec_model)
         if isinstance(parsed, str):
             await self._invalid(parsed, generation, now)
             return None
@@ -131,7 +154,7 @@ class WindowRunner(ScheduledWindow):
         if self._running_since is None:
             self._running_since = now
         return decide.Inputs(
-            window=self.name,
+            window=self.assigned_name,
             stamp=self.stamp,
             spec=spec,
             schedule=ws,
@@ -140,11 +163,18 @@ class WindowRunner(ScheduledWindow):
             generation=generation,
             created=parse_time(self.body["metadata"].get("creationTimestamp")),
             running_since=self._running_since,
-            selected=decide.selected(self.runtime.workloads(self.namespace), self._selector),
-            ranked=self.runtime.ranked_windows(self.namespace, now),
-            blocked=self.runtime.snapshotting_in(self.namespace),
+            **self._scope(now),
             started=dict(self.restarts.started),  # copies: sending this pass's restarts adds to them
             patch_failed=dict(self.restarts.patch_failed),
+            cluster=not self.namespace,
+        )
+
+    def _scope(self, now: datetime) -> Scope:
+        """The pass's targets, their namespace's ranking, and the databases being backed up there."""
+        return Scope(
+            selected=decide.selected(self.runtime.workloads(self.namespace), self._selector),
+            ranked={self.namespace: self.runtime.ranked_windows(self.namespace, now)},
+            blocked=self.runtime.snapshotting_in(self.namespace),
         )
 
     def _report_missed(self, decision: decide.Decision, now: datetime) -> None:

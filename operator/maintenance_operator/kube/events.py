@@ -20,16 +20,14 @@ def event_body(
     *,
     warning: bool,
     key: str,
-    home: str = "default",
 ) -> dict[str, Any]:
-    """`home`: where an Event about a cluster-scoped object is kept (an Event is namespaced; `kubectl describe`
-    of a cluster-scoped object finds it in any namespace)."""
+    """An Event about a cluster-scoped object is kept in `default`: the API server accepts no other namespace."""
     digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:12]
     at = format_time(now)
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": f"{involved['name'][:200]}.{digest}", "namespace": involved.get("namespace") or home},
+        "metadata": {"name": f"{involved['name'][:200]}.{digest}", "namespace": involved.get("namespace") or "default"},
         "involvedObject": dict(involved),
         "reason": reason,
         "message": message[:1024],
@@ -62,14 +60,12 @@ async def emit(
     *,
     warning: bool = False,
     key: str | None = None,
-    home: str = "default",
 ) -> bool:
     """Post an Event; with `key`, the same key never makes a second Event (409 means already told).
 
-    Returns False when the Event already existed. Failures to post are not fatal to the work itself. `home`: the
-    namespace of an Event about a cluster-scoped object.
+    Returns False when the Event already existed. Failures to post are not fatal to the work itself.
     """
-    body = event_body(involved, reason, message, now, warning=warning, key=key or f"{reason}{message}{now}", home=home)
+    body = event_body(involved, reason, message, now, warning=warning, key=key or f"{reason}{message}{now}")
     try:
         await client.request("POST", paths.core("events", body["metadata"]["namespace"]), body=body)
     except ApiError as err:

@@ -36,12 +36,22 @@ class FakeWindow:
     def selects(self, labels: Mapping[str, str]) -> bool:
         return True
 
+    def covers(self, namespace_labels: Mapping[str, str] | None) -> bool:
+        return False
+
     def wake(self) -> None:
         pass
 
 
+class NoNamespaces:
+    """The cache as these tests need it: no namespace seen (no cluster window covers any)."""
+
+    def namespace_labels(self, namespace: str) -> None:
+        return None
+
+
 def runtime(*objects: dict[str, Any], clock: Any = lambda: NOW) -> Runtime:
-    rt = Runtime(client=None, cache=None, clock=clock)  # type: ignore[arg-type]  # neither is used here
+    rt = Runtime(client=None, cache=NoNamespaces(), clock=clock)  # type: ignore[arg-type]  # the client is not used
     rt.window_runners = {obj["metadata"]["name"]: FakeWindow(obj) for obj in objects}
     return rt
 

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from maintenance_operator import schedule as sched
+from maintenance_operator.api import names
 from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.windows import MaintenanceWindowSpec
 from maintenance_operator.planning.targets.selectors import matches, selector_problem
@@ -162,9 +163,11 @@ def assign(windows: Iterable[Candidate], labels: Mapping[str, str], now: datetim
 
 
 def parse_schedule(spec: Mapping[str, Any]) -> sched.WindowSchedule | str:
-    """A MaintenanceWindow spec's schedule, or why the spec is invalid."""
+    """A MaintenanceWindow spec's schedule (or a ClusterMaintenanceWindow's: its namespaceSelector is the
+    caller's), or why the spec is invalid."""
     try:
-        return MaintenanceWindowSpec.model_validate(spec).window_schedule()
+        schedule_spec = {k: v for k, v in spec.items() if k != "namespaceSelector"}
+        return MaintenanceWindowSpec.model_validate(schedule_spec).window_schedule()
     except ValidationError as err:
         return describe_errors(err)
     except sched.ScheduleError as err:
@@ -193,13 +196,27 @@ def window_candidate(
     spec: Mapping[str, Any],
     ad_hoc: sched.Occurrence | None,
     schedule: sched.WindowSchedule | str | None = None,
+    *,
+    cluster: bool = False,
 ) -> Candidate:
     """A window as assignment sees it from its spec and its run-now occurrence (the window's own task has that
-    typed; `candidate` reads another window's from its status)."""
+    typed; `candidate` reads another window's from its status).
+
+    A cluster window's `name` is qualified (`ClusterMaintenanceWindow/<name>`), so it never equals a namespaced
+    window's, and its selector leaves out the targets labelled `maintenance.ops.dev/window: none`.
+    """
+    selector = spec.get("selector") or {}
     return Candidate(
         name,
-        spec.get("selector") or {},
+        cluster_selector(selector) if cluster else selector,
         parse_schedule(spec) if schedule is None else schedule,
         bool(spec.get("suspend")),
+        cluster=cluster,
         ad_hoc=ad_hoc,
     )
+
+
+def cluster_selector(selector: Mapping[str, Any]) -> dict[str, Any]:
+    """A cluster window's selector: the spec's, and not labelled `maintenance.ops.dev/window: none`."""
+    opt_out = {"key": names.LABEL_WINDOW, "operator": "NotIn", "values": [names.WINDOW_NONE]}
+    return {**selector, "matchExpressions": [*(selector.get("matchExpressions") or []), opt_out]}

@@ -39,7 +39,8 @@ class Inputs:
     """What one pass decides from. `previous` is the status as last written (its conditions, `lastRun` and
     `handledThrough` carry on); `started` and `patch_failed` are the restarts sent in the open occurrence that the
     workload index may not show yet, as sent; `running_since` is this task's first pass (what opened before it is
-    caught up)."""
+    caught up). `ranked`: each target's namespace's windows ranked (one namespace for a MaintenanceWindow, every
+    covered one for a cluster window, which is `cluster`)."""
 
     window: str  # the window's name, as the ranking names it
     stamp: str  # how its restarts name it: `MaintenanceWindow/<name>`
@@ -51,10 +52,11 @@ class Inputs:
     created: datetime | None
     running_since: datetime
     selected: Sequence[Workload]
-    ranked: assignment.Ranked
+    ranked: Mapping[str, assignment.Ranked]  # by namespace
     blocked: frozenset[Key] = frozenset()  # databases with a backup snapshot running
     started: Mapping[Key, Workload] | None = None
     patch_failed: Mapping[Key, Workload] | None = None
+    cluster: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ def handled(inputs: Inputs, policy: restarts.Policy) -> Handled:
     elsewhere: list[tuple[Workload, str]] = []
     seen: set[Key] = set()
     for w in inputs.selected:
-        handler = assignment.choose(inputs.ranked, w.labels).window
+        ranking = inputs.ranked.get(w.namespace)
+        handler = assignment.choose(ranking, w.labels).window if ranking is not None else inputs.window
         if handler is not None and handler != inputs.window:
             if restarts.is_due(w, policy):
                 elsewhere.append((w, handler))
@@ -170,6 +173,7 @@ class Decision:
             forbidden=forbidden,
             handled_through=self.missed.handled_through,
             missed=[o.id for o in self.missed.missed],
+            with_namespace=self.inputs.cluster,
         )
 
     @property
@@ -194,7 +198,8 @@ class Decision:
         """When the next pass is due at the latest (None: only on a change); `notice_at`: the next notice."""
         current = self.inputs.current
         # ranked.changes_at: another window opening or closing may move targets to or from this one.
-        candidates = [self.state.next_change, self.step.next_deadline, notice_at, self.inputs.ranked.changes_at]
+        changes = (r.changes_at for r in self.inputs.ranked.values())
+        candidates = [self.state.next_change, self.step.next_deadline, notice_at, *changes]
         if current is not None:
             candidates.append(current.end)
         if self.busy:

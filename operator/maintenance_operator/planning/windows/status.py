@@ -78,9 +78,12 @@ def occurrence(o: sched.Occurrence) -> OccurrenceRef:
     return OpenOccurrence(o).ref()
 
 
-def pending_entries(step: Step, listed: int = MAX_LISTED) -> tuple[int, list[PendingTarget]]:
+def pending_entries(
+    step: Step, listed: int = MAX_LISTED, *, with_namespace: bool = False
+) -> tuple[int, list[PendingTarget]]:
     """How many targets are still to do in this or a later occurrence, and the first `listed` of them with why
-    each is not done yet (only those are built: a status lists at most MAX_LISTED)."""
+    each is not done yet (only those are built: a status lists at most MAX_LISTED). `with_namespace`: a cluster
+    window's entries name their namespace."""
     rows = [(w, "in-progress") for w in step.in_flight]
     rows += [(w, "rollout-failed") for w in step.failed]
     rows += [(w, "starting") for w in step.start]
@@ -92,6 +95,7 @@ def pending_entries(step: Step, listed: int = MAX_LISTED) -> tuple[int, list[Pen
             PendingTarget.of(
                 kind=w.kind,
                 name=w.name,
+                namespace=w.namespace if with_namespace else None,
                 reason=p.reason if p else "policy: Always",
                 downtime_expected=w.downtime_expected,
                 waiting=why,
@@ -102,15 +106,21 @@ def pending_entries(step: Step, listed: int = MAX_LISTED) -> tuple[int, list[Pen
 
 
 def elsewhere_entries(
-    elsewhere: Sequence[tuple[Workload, str]], listed: int = MAX_LISTED
+    elsewhere: Sequence[tuple[Workload, str]], listed: int = MAX_LISTED, *, with_namespace: bool = False
 ) -> tuple[int, list[HandledElsewhere]]:
     """How many due targets another window handles, and the first `listed`, each with that window, in a stable
     order."""
     entries = []
-    for w, window in sorted(elsewhere, key=lambda e: (e[0].kind, e[0].name))[:listed]:
+    for w, window in sorted(elsewhere, key=lambda e: (e[0].namespace, e[0].kind, e[0].name))[:listed]:
         p = pending(w)
         entries.append(
-            HandledElsewhere.of(kind=w.kind, name=w.name, reason=p.reason if p else "policy: Always", window=window)
+            HandledElsewhere.of(
+                kind=w.kind,
+                name=w.name,
+                namespace=w.namespace if with_namespace else None,
+                reason=p.reason if p else "policy: Always",
+                window=window,
+            )
         )
     return len(elsewhere), entries
 
@@ -198,6 +208,7 @@ def maintenance_status(
     forbidden: str | None = None,
     handled_through: datetime | None = None,
     missed: Sequence[str] = (),
+    with_namespace: bool = False,
 ) -> dict[str, Any]:
     """The full status object; `problem` (an invalid spec) replaces everything schedule-derived.
 
@@ -211,8 +222,8 @@ def maintenance_status(
     if problem is not None:
         invalid = invalid_fields(previous, generation, problem, now)
         return MaintenanceWindowStatus.of(**invalid, pending_count=0, handled_elsewhere_count=0).written()
-    pending_count, entries = pending_entries(step) if step is not None else (0, [])
-    elsewhere_count, others = elsewhere_entries(elsewhere)
+    pending_count, entries = pending_entries(step, with_namespace=with_namespace) if step is not None else (0, [])
+    elsewhere_count, others = elsewhere_entries(elsewhere, with_namespace=with_namespace)
     scheduled = schedule_fields(previous, generation, upcoming, current, now)
     for reason, message in (("NoticeWebhookRefused", notice_problem), (FORBIDDEN, forbidden)):
         if message is not None:

@@ -19,6 +19,7 @@ from maintenance_operator.planning.windows.assignment import (
     assign,
     handling_occurrence,
     rank,
+    window_candidate,
 )
 from maintenance_operator.schedule import Occurrence, WindowSchedule
 
@@ -281,3 +282,31 @@ def test_one_window_or_none_whatever_the_order(
 def test_suspending_never_moves_a_target(windows: list[Candidate], labels: dict[str, str]) -> None:
     flipped = [replace(w, suspend=not w.suspend) for w in windows]
     assert assign(flipped, labels, NOW).window == assign(windows, labels, NOW).window
+
+
+CLUSTER = "ClusterMaintenanceWindow/platform-default"
+
+
+@pytest.mark.parametrize(
+    ("labels", "namespaced", "expected"),
+    [
+        pytest.param(WEB, "0 14 * * 2", "team", id="a-namespaced-window-wins-even-when-later"),
+        pytest.param({"tier": "db"}, "0 14 * * 2", CLUSTER, id="the-cluster-window-takes-the-rest"),
+        pytest.param({**WEB, "maintenance.ops.dev/window": "none"}, None, None, id="opted-out-of-cluster-windows"),
+        pytest.param({**WEB, "maintenance.ops.dev/window": "none"}, "0 14 * * 2", "team", id="opt-out-is-cluster-only"),
+    ],
+)
+def test_cluster_window_handles_only_what_no_namespaced_window_selects(
+    labels: dict[str, str], namespaced: str | None, expected: str | None
+) -> None:
+    """The cluster window opens earlier (22:00 today) than the namespaced one (Tuesday 14:00): scope ranks first."""
+    candidates = [window_candidate(CLUSTER, {"schedule": "0 22 * * *", "selector": {}}, None, cluster=True)]
+    if namespaced is not None:
+        candidates.append(window_candidate("team", {"schedule": namespaced, "selector": {"matchLabels": WEB}}, None))
+    assert assign(candidates, labels, NOW).window == expected
+
+
+def test_a_cluster_spec_is_ranked_by_its_schedule_alone() -> None:
+    spec = {"schedule": "0 22 * * *", "selector": {}, "namespaceSelector": {"matchLabels": {"team": "a"}}}
+    made = window_candidate(CLUSTER, spec, None, cluster=True)
+    assert made.schedule == DAILY_22 and made.cluster

@@ -44,7 +44,8 @@ def inputs(
     ad_hoc = current.occurrence if current is not None and current.ad_hoc else None
     ranked = assignment.rank([assignment.window_candidate(NAME, {**WEEKLY, **spec}, ad_hoc, ws)], now)
     # In the order Inputs declares them: the window, its spec, the open occurrence, its status, the index.
-    made = Inputs(NAME, WINDOW, window_spec, ws, current, previous, 1, CREATED, running_since, targets, ranked)
+    by_namespace = {A.namespace: ranked}
+    made = Inputs(NAME, WINDOW, window_spec, ws, current, previous, 1, CREATED, running_since, targets, by_namespace)
     return replace(made, started=started, patch_failed=patch_failed)
 
 
@@ -196,8 +197,8 @@ def test_an_occurrence_open_when_the_operator_started_is_caught_up() -> None:
 def test_another_window_that_handles_a_target_lists_it_elsewhere() -> None:
     made = inputs(OPEN, [A])
     other = assignment.window_candidate("early", {**WEEKLY, "schedule": "0 13 * * 2", "duration": "2h"}, None)
-    ranked = assignment.rank([other, *(s.candidate for s in made.ranked.slots)], OPEN)
-    decision = decide(replace(made, ranked=ranked), OPEN)
+    ranked = assignment.rank([other, *(s.candidate for s in made.ranked[A.namespace].slots)], OPEN)
+    decision = decide(replace(made, ranked={A.namespace: ranked}), OPEN)
     assert decision.restart == () and [(w.name, by) for w, by in decision.handled.elsewhere] == [("a", "early")]
     assert decision.status()["handledElsewhereCount"] == 1
 
