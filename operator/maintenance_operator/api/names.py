@@ -17,12 +17,15 @@ MANAGED_DATABASE: Final = "ManagedDatabase"
 # Cluster-scoped: the platform's default windows for every namespace.
 CLUSTER_MAINTENANCE_WINDOW: Final = "ClusterMaintenanceWindow"
 CLUSTER_BACKUP_WINDOW: Final = "ClusterBackupWindow"
+# Cluster-scoped: the platform's announcement of maintenance over many namespaces.
+MAINTENANCE: Final = "Maintenance"
 PLURALS: Final = {
     MAINTENANCE_WINDOW: "maintenancewindows",
     BACKUP_WINDOW: "backupwindows",
     MANAGED_DATABASE: "manageddatabases",
     CLUSTER_MAINTENANCE_WINDOW: "clustermaintenancewindows",
     CLUSTER_BACKUP_WINDOW: "clusterbackupwindows",
+    MAINTENANCE: "maintenances",
 }
 SHORT_NAMES: Final = {
     MAINTENANCE_WINDOW: ["mw"],
@@ -30,6 +33,7 @@ SHORT_NAMES: Final = {
     MANAGED_DATABASE: ["mdb"],
     CLUSTER_MAINTENANCE_WINDOW: ["cmw"],
     CLUSTER_BACKUP_WINDOW: ["cbw"],
+    MAINTENANCE: ["mnt"],
 }
 # The name `deploy/` gives the cluster windows it installs.
 PLATFORM_DEFAULT: Final = "platform-default"
@@ -93,6 +97,8 @@ CONDITION_BACKUP_MISSED: Final = "BackupMissed"
 CONDITION_MAINTENANCE_MISSED: Final = "MaintenanceMissed"
 CONDITION_RESTORED: Final = "Restored"
 CONDITION_BACKUP_CONFIGURED: Final = "BackupConfigured"
+CONDITION_COMPLETE: Final = "Complete"  # a Maintenance: every target it covers is done
+CONDITION_OVERDUE: Final = "Overdue"  # a Maintenance: targets still pending past its deadline
 
 # Defaults from the managed platform's policy (design.md).
 DEFAULT_MAINTENANCE_SCHEDULE: Final = "0 14 * * 2"

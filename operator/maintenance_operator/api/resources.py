@@ -6,7 +6,12 @@ from typing import Literal
 from maintenance_operator.api import names
 from maintenance_operator.api.base import Model, StatusModel
 from maintenance_operator.api.database import ManagedDatabaseSpec, ManagedDatabaseStatus
-from maintenance_operator.api.platform import ClusterBackupWindowSpec, ClusterMaintenanceWindowSpec
+from maintenance_operator.api.platform import (
+    ClusterBackupWindowSpec,
+    ClusterMaintenanceWindowSpec,
+    MaintenanceSpec,
+    MaintenanceStatus,
+)
 from maintenance_operator.api.windows import (
     BackupWindowSpec,
     BackupWindowStatus,
@@ -103,4 +108,27 @@ CLUSTER_BACKUP_WINDOW = Resource(
     "that no BackupWindow of their own namespace selects, each snapshot in its database's namespace.",
     scope="Cluster",
 )
-RESOURCES = (MAINTENANCE_WINDOW, BACKUP_WINDOW, MANAGED_DATABASE, CLUSTER_MAINTENANCE_WINDOW, CLUSTER_BACKUP_WINDOW)
+MAINTENANCE = Resource(
+    names.MAINTENANCE,
+    MaintenanceSpec,
+    MaintenanceStatus,
+    (
+        Column("Reason", ".spec.reason"),
+        Column("Total", ".status.total", "integer"),
+        Column("Pending", ".status.pending", "integer"),
+        Column("Overdue", ".status.overdue", "integer"),
+        Column("Deadline", ".spec.deadline"),
+        _AGE,
+    ),
+    "The platform's announcement of maintenance: every matching Deployment, StatefulSet and ManagedDatabase of "
+    "the selected namespaces is pending with its reason, done in whatever window handles it or by its owners.",
+    scope="Cluster",
+)
+RESOURCES = (
+    MAINTENANCE_WINDOW,
+    BACKUP_WINDOW,
+    MANAGED_DATABASE,
+    CLUSTER_MAINTENANCE_WINDOW,
+    CLUSTER_BACKUP_WINDOW,
+    MAINTENANCE,
+)

@@ -63,6 +63,7 @@ BACKUP_WINDOWS: Final = _custom(names.BACKUP_WINDOW)
 MANAGED_DATABASES: Final = _custom(names.MANAGED_DATABASE)
 CLUSTER_MAINTENANCE_WINDOWS: Final = _custom(names.CLUSTER_MAINTENANCE_WINDOW)
 CLUSTER_BACKUP_WINDOWS: Final = _custom(names.CLUSTER_BACKUP_WINDOW)
+MAINTENANCES: Final = _custom(names.MAINTENANCE)
 
 # By kind: the workloads a window restarts, the operator's own kinds, and every type above.
 WORKLOADS: Final = {r.kind: r for r in (DEPLOYMENTS, STATEFULSETS)}
@@ -74,6 +75,7 @@ CUSTOM: Final = {
         MANAGED_DATABASES,
         CLUSTER_MAINTENANCE_WINDOWS,
         CLUSTER_BACKUP_WINDOWS,
+        MAINTENANCES,
     )
 }
 BY_KIND: Final = {
