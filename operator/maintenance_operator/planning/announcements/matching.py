@@ -11,6 +11,10 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
+from pydantic import ValidationError
+
+from maintenance_operator.api.base import describe_errors
+from maintenance_operator.api.platform import MaintenanceSpec
 from maintenance_operator.planning.targets import selectors
 from maintenance_operator.planning.targets.workloads import Workload
 
@@ -72,3 +76,45 @@ def effective(w: Workload, covering: Sequence[Announcement]) -> Workload:
 def for_announcement(w: Workload, a: Announcement) -> Workload:
     """The workload as this announcement alone sees it: done by any restart after its own `requiredSince`."""
     return replace(w, required=a.reason, required_since=a.since, announcements=(a.name,))
+
+
+def announcement_of(name: str, spec: Mapping[str, Any], created: datetime | None) -> Announcement | str:
+    """A Maintenance object's announcement (`requiredSince` defaults to its creation), or why its spec cannot be
+    used: what the CRD schema cannot refuse at admission (a selector's values, an unparsable time). One
+    conversion for the operator and the CLI, so both cover exactly the same targets."""
+    try:
+        parsed = MaintenanceSpec.model_validate(spec)
+    except ValidationError as err:
+        return describe_errors(err)
+    targets = parsed.targets
+    for field, selector in (("namespaceSelector", targets.namespace_selector), ("selector", targets.selector)):
+        if (problem := selectors.selector_problem(selector.wire())) is not None:
+            return f"spec.targets.{field}: {problem}"
+    since = parsed.required_since or created
+    if since is None:
+        return "spec.requiredSince: not set, and the object has no creation time"
+    return Announcement(
+        name=name,
+        reason=parsed.reason,
+        description=parsed.description,
+        since=since,
+        deadline=parsed.deadline,
+        targets=Targets(
+            namespace_selector=targets.namespace_selector.wire(),
+            selector=targets.selector.wire(),
+            kinds=frozenset(targets.kinds),
+            images=tuple(targets.images),
+        ),
+    )
+
+
+def covering(
+    announcements: Iterable[Announcement],
+    kind: str,
+    labels: Mapping[str, str],
+    images: Iterable[str],
+    namespace_labels: Mapping[str, str],
+) -> list[Announcement]:
+    """The announcements that cover a target (`kind`, `labels`: a ManagedDatabase's own for its StatefulSet)."""
+    images = tuple(images)
+    return [a for a in announcements if a.targets.matches(kind, labels, images, namespace_labels)]

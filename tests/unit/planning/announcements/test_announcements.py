@@ -2,13 +2,14 @@
 all), and the progress they count; tables plus properties over random workloads."""
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintenance_operator.planning.announcements.matching import Announcement, Targets, effective
+from maintenance_operator.planning.announcements.matching import Announcement, Targets, announcement_of, effective
 from maintenance_operator.planning.announcements.progress import (
     NAMESPACES_LISTED,
     TARGETS_LISTED,
@@ -171,3 +172,54 @@ def test_progress_adds_up_and_stays_bounded(covered: list[Workload]) -> None:
         assert (pending(effective(w, [announcement()])) is None) == (
             state(w, announcement()) in (State.DONE_BY_WINDOW, State.DONE_BY_SELF_SERVICE)
         )
+
+
+CREATED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def test_a_maintenance_spec_becomes_its_announcement_since_its_creation_by_default() -> None:
+    spec = {"reason": "security", "description": "CVE", "targets": {"kinds": ["Deployment"], "images": ["*/base:*"]}}
+    made = announcement_of("cve", spec, CREATED)
+    assert isinstance(made, Announcement)
+    assert (made.since, made.reason, made.targets.kinds, made.targets.images) == (
+        CREATED,
+        "security",
+        frozenset({"Deployment"}),
+        ("*/base:*",),
+    )
+    assert made.targets.matches("Deployment", {}, ["registry.example/base:1"], {})
+    assert not made.targets.matches("StatefulSet", {}, ["registry.example/base:1"], {})
+
+
+@pytest.mark.parametrize(
+    ("spec", "created", "problem"),
+    [
+        pytest.param(
+            {"reason": "x", "targets": {"selector": {"matchExpressions": [{"key": "a", "operator": "In"}]}}},
+            CREATED,
+            "spec.targets.selector:",
+            id="in-without-values",
+        ),
+        pytest.param(
+            {
+                "reason": "x",
+                "targets": {
+                    "namespaceSelector": {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["b"]}]}
+                },
+            },
+            CREATED,
+            "spec.targets.namespaceSelector:",
+            id="exists-with-values",
+        ),
+        pytest.param({"reason": "x"}, None, "spec.requiredSince", id="no-time-at-all"),
+        pytest.param(
+            {"reason": "x", "requiredSince": "2026-12-02T00:00:00Z", "deadline": "2026-12-01T00:00:00Z"},
+            CREATED,
+            "deadline must be after requiredSince",
+            id="deadline-before-since",
+        ),
+    ],
+)
+def test_an_unusable_spec_says_why(spec: dict[str, Any], created: datetime | None, problem: str) -> None:
+    made = announcement_of("a", spec, created)
+    assert isinstance(made, str) and problem in made, made
