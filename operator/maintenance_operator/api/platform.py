@@ -21,7 +21,12 @@ from maintenance_operator.api.base import (
     Time,
     cel,
 )
-from maintenance_operator.api.windows import BackupWindowSpec, MaintenanceWindowSpec
+from maintenance_operator.api.windows import (
+    BackupRunSummary,
+    BackupWindowSpec,
+    BackupWindowStatus,
+    MaintenanceWindowSpec,
+)
 
 NamespaceSelector = Annotated[
     LabelSelector,
@@ -51,6 +56,25 @@ class ClusterMaintenanceWindowSpec(MaintenanceWindowSpec):
 
 class ClusterBackupWindowSpec(BackupWindowSpec):
     namespace_selector: NamespaceSelector = LabelSelector()
+
+
+NAMESPACES_SHOWN = 50  # a ClusterBackupWindow's status lists at most this many namespaces (those that did worst)
+
+
+class NamespaceBackups(StatusModel):
+    """One namespace's part of a ClusterBackupWindow's last run."""
+
+    namespace: str
+    databases: int = 0
+    last_run: BackupRunSummary | None = None
+
+
+class ClusterBackupWindowStatus(BackupWindowStatus):
+    """A BackupWindow's status (lastRun sums every namespace's part) plus the namespaces it backs up."""
+
+    databases: int = 0
+    namespace_count: int = 0
+    namespaces: Annotated[list[NamespaceBackups], Field(max_length=NAMESPACES_SHOWN)] = []
 
 
 ImagePattern = Annotated[

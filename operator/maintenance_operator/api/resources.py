@@ -8,6 +8,7 @@ from maintenance_operator.api.base import Model, StatusModel
 from maintenance_operator.api.database import ManagedDatabaseSpec, ManagedDatabaseStatus
 from maintenance_operator.api.platform import (
     ClusterBackupWindowSpec,
+    ClusterBackupWindowStatus,
     ClusterMaintenanceWindowSpec,
     MaintenanceSpec,
     MaintenanceStatus,
@@ -102,8 +103,8 @@ CLUSTER_MAINTENANCE_WINDOW = Resource(
 CLUSTER_BACKUP_WINDOW = Resource(
     names.CLUSTER_BACKUP_WINDOW,
     ClusterBackupWindowSpec,
-    BackupWindowStatus,
-    BACKUP_WINDOW.columns,
+    ClusterBackupWindowStatus,
+    (*_WINDOW_COLUMNS, Column("Databases", ".status.databases", "integer"), Column("Last", ".status.lastResult"), _AGE),
     "The platform's default backup window: snapshots the selected ManagedDatabases of the selected namespaces "
     "that no BackupWindow of their own namespace selects, each snapshot in its database's namespace.",
     scope="Cluster",

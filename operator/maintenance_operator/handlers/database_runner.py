@@ -23,7 +23,12 @@ from maintenance_operator.kube.client import ApiError
 from maintenance_operator.planning.databases import children, manifests, versions
 from maintenance_operator.planning.databases.backups import last_backup
 from maintenance_operator.planning.databases.engines import engine
-from maintenance_operator.planning.databases.status import WindowSlot, database_status, image_version
+from maintenance_operator.planning.databases.status import (
+    NO_BACKUP_WINDOW,
+    WindowSlot,
+    database_status,
+    image_version,
+)
 from maintenance_operator.planning.targets.workloads import Workload
 
 log = logging.getLogger(__name__)
@@ -44,15 +49,27 @@ class DatabaseRunner(TaskLoop):
         self.phase = "Pending"
         self.engine_name = ""
         self.upgrade_pending = False
+        self._labels: Mapping[str, str] | None = None  # as the last pass saw them
 
     async def stop(self) -> None:
         await super().stop()
         metrics.forget_database(self.namespace, self.name)
+        metrics.forget_backup_configured(self.namespace, self.name)
+        self.runtime.wake_cluster_backups()  # one database fewer to back up
+
+    def _labels_seen(self) -> Mapping[str, str]:
+        """Its labels; a change (or its first pass) wakes the cluster backup windows: they may handle it now."""
+        labels: Mapping[str, str] = self.body["metadata"].get("labels") or {}
+        if labels != self._labels:
+            self._labels = dict(labels)
+            self.runtime.wake_cluster_backups()
+        return labels
 
     # -- the pass ------------------------------------------------------------------------------------------
     async def _pass(self) -> datetime | None:
         now = self.clock()
         generation = self.body["metadata"].get("generation")
+        self._labels_seen()
         try:
             spec = ManagedDatabaseSpec.model_validate(self.body.get("spec") or {})
         except ValidationError as err:
@@ -108,6 +125,7 @@ class DatabaseRunner(TaskLoop):
         eng = engine(spec.engine)
         backup = last_backup(self.name, self.runtime.cache.snapshots(self.namespace), self._status.get("lastBackup"))
         labels = self.body["metadata"].get("labels") or {}
+        backed_up = self.runtime.backup_handling(self.namespace, labels)
         new_status = database_status(
             previous=self._status,
             generation=generation,
@@ -121,8 +139,11 @@ class DatabaseRunner(TaskLoop):
             now=now,
             last_backup=backup,
             next_backup_window=self.runtime.next_backup_window(self.namespace, labels),
+            backup=backed_up,
         )
         self._announce_transitions(new_status, eng.title, now)
+        self._announce_backups(backed_up.configured, backed_up.why_none, now)
+        metrics.backup_configured.labels(self.namespace, self.name).set(int(backed_up.configured))
         self.phase = new_status["phase"]
         self.upgrade_pending = isinstance(decision, versions.UpgradePending)
         metrics.set_database(self.namespace, self.name, spec.engine, self.phase, self.upgrade_pending)
@@ -223,6 +244,19 @@ class DatabaseRunner(TaskLoop):
                 once=f"grow{spec.storage.size}",
             )
         self._applied[path] = claim
+
+    def _announce_backups(self, configured: bool, why_none: str, now: datetime) -> None:
+        """A Warning when BackupConfigured becomes False (its status says it was not False before), once until it
+        is True again."""
+        if configured:
+            self.forget_told(NO_BACKUP_WINDOW, lambda _: False)
+            return
+        before = next(
+            (c for c in self._status.get("conditions") or () if c.get("type") == names.CONDITION_BACKUP_CONFIGURED),
+            None,
+        )
+        if before is None or before.get("status") != "False":
+            self.event(NO_BACKUP_WINDOW, why_none, now, warning=True, once="no-backup")
 
     def _announce_transitions(self, new: Mapping[str, Any], title: str, now: datetime) -> None:
         before, after = self._status.get("currentVersion"), new.get("currentVersion")

@@ -133,6 +133,19 @@ last_backup = Gauge(
     "Creation time of the newest ready snapshot of the database (Unix time).",
     ("namespace", "database"),
 )
+backup_configured = Gauge(
+    "maintenance_database_backup_configured",
+    "1 while a backup window (a BackupWindow of its namespace or a ClusterBackupWindow) backs up the database, "
+    "0 while none does (its BackupConfigured condition is False).",
+    ("namespace", "name"),
+)
+
+
+def forget_backup_configured(namespace: str, name: str) -> None:
+    with contextlib.suppress(KeyError):
+        backup_configured.remove(namespace, name)
+
+
 missed_backups = Counter("maintenance_backup_missed_total", "Occurrences that ended without a backup.", WINDOW)
 retention_deletions = Counter(
     "maintenance_backup_retention_deletions_total", "Snapshots deleted by retention, by reason.", (*WINDOW, "reason")

@@ -13,7 +13,8 @@ import kopf
 
 from maintenance_operator.api import names
 from maintenance_operator.handlers import runtime as rt
-from maintenance_operator.handlers.backup_runner import BackupRunner
+from maintenance_operator.handlers.backup_runner import BackupRunner, BackupTask
+from maintenance_operator.handlers.cluster_backup_runner import ClusterBackupRunner
 from maintenance_operator.handlers.cluster_window_runner import ClusterWindowRunner
 from maintenance_operator.handlers.database_runner import DatabaseRunner, database_deleted
 from maintenance_operator.handlers.task_loop import TaskLoop
@@ -44,6 +45,7 @@ def build_registry(
     _register_windows(registry, runtime)
     _register_databases(registry, runtime)
     _register_backups(registry, runtime)
+    _register_cluster_backups(registry, runtime)
     _register_cleanup(registry, runtime, on_cleanup)
     return registry
 
@@ -82,7 +84,7 @@ def _register_cleanup(
                 await runner.stop()
         runtime.window_runners.clear()
         for task in [*runtime.database_runners.values(), *runtime.backup_runners.values()]:
-            if isinstance(task, DatabaseRunner | BackupRunner):
+            if isinstance(task, DatabaseRunner | BackupTask):
                 await task.stop()
         runtime.database_runners.clear()
         runtime.backup_runners.clear()
@@ -142,6 +144,26 @@ def _register_databases(registry: kopf.OperatorRegistry, runtime: rt.Runtime) ->
 
 
 def _register_backups(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> None:
+    generations: dict[str, Any] = {}  # uid -> the generation last seen: its own status writes change nothing
+
     @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.BACKUP_WINDOW], registry=registry)
     async def backup_window_event(type: str, body: kopf.Body, **_: Any) -> None:
         await _track(runtime, runtime.backup_runners, BackupRunner, type, body)
+        uid, generation = body.metadata.uid or "", body.metadata.get("generation")
+        if type == "DELETED" or generations.get(uid) != generation:
+            # The databases it selects may move to or from a cluster window.
+            runtime.wake_cluster_backups()
+        if type == "DELETED":
+            generations.pop(uid, None)
+        else:
+            generations[uid] = generation
+
+
+def _register_cluster_backups(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> None:
+    """ClusterBackupWindows share `backup_runners` (namespace ""); each pass wakes the databases that joined or
+    left it. A namespace's labels decide what the cluster windows handle: a change wakes them."""
+    runtime.cache.namespace_listeners.append(runtime.backup_namespace_changed)
+
+    @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.CLUSTER_BACKUP_WINDOW], registry=registry)
+    async def cluster_backup_window_event(type: str, body: kopf.Body, **_: Any) -> None:
+        await _track(runtime, runtime.backup_runners, ClusterBackupRunner, type, body)

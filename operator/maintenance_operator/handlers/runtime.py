@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from maintenance_operator.api import names
 from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
+from maintenance_operator.planning.backups import handling
 from maintenance_operator.planning.backups.snapshots import label_value
 from maintenance_operator.planning.targets.workloads import Workload
 from maintenance_operator.planning.windows import assignment
@@ -40,12 +41,14 @@ class WindowWaker(Protocol):
 
 
 class BackupWaker(Protocol):
-    """What a BackupWindow task shows the rest of the operator: whom it selects and when it next backs up."""
+    """What a BackupWindow or ClusterBackupWindow task (namespace "") shows the rest of the operator: whom it may
+    back up (`candidate`, for `planning.backups.handling`) and when it next backs up."""
 
     namespace: str
     name: str
 
-    def selects(self, labels: Mapping[str, str]) -> bool: ...
+    @property
+    def candidate(self) -> handling.BackupCandidate: ...
 
     @property
     def next_start(self) -> datetime | None:
@@ -135,14 +138,31 @@ class Runtime:
         if database is not None:
             self.wake_databases(namespace, database)
 
+    def backup_handling(self, namespace: str, labels: Mapping[str, str]) -> handling.BackupHandling:
+        """Which backup windows back up a database with these labels, by the rule the CLI uses too."""
+        candidates = [b.candidate for b in self.backup_runners.values() if b.namespace in (namespace, "")]
+        return handling.handling(candidates, self.cache.namespace_labels(namespace), labels)
+
     def next_backup_window(self, namespace: str, labels: Mapping[str, str]) -> datetime | None:
-        """When the next backup of a database with these labels starts: the earliest of the windows selecting it."""
+        """When the next backup of a database with these labels starts: the earliest of the windows handling it."""
+        found = self.backup_handling(namespace, labels)
         starts = [
             b.next_start
             for b in self.backup_runners.values()
-            if b.namespace == namespace and b.selects(labels) and b.next_start is not None
+            if (b.namespace == namespace and b.name in found.windows) or (b.namespace == "" and b.name == found.cluster)
         ]
         return min((s for s in starts if s is not None), default=None)
+
+    def wake_cluster_backups(self) -> None:
+        """A database, a BackupWindow or a namespace's labels changed: what each ClusterBackupWindow handles may."""
+        for backup in self.backup_runners.values():
+            if backup.namespace == "":
+                backup.wake()
+
+    def backup_namespace_changed(self, namespace: str) -> None:
+        """A namespace's labels changed (or it came or went): the cluster windows and its databases may move."""
+        self.wake_cluster_backups()
+        self.wake_databases(namespace)
 
     def wake_namespace_windows(self, namespace: str) -> None:
         for window in self.windows_of(namespace):

@@ -121,7 +121,7 @@ async def test_daily_backups_with_retention_keep_memory_bounded_and_tell_each_de
     days = 20
     for day in range(days):
         await a_day(runtime, runner, day, fail=False)
-        assert len(runner._recorded) <= len(DATABASES) * 2, "only snapshots still listed"
+        assert len(runner._scope._recorded) <= len(DATABASES) * 2, "only snapshots still listed"
         assert len(runner._told.get("SnapshotDeleted", ())) <= len(DATABASES), "only deletions still listed"
     await runtime.drain_background(timeout=1.0)
     assert len(state.collections[SNAPSHOTS]) == 2 * len(DATABASES), "keepLast: 2"
@@ -142,7 +142,7 @@ async def test_failing_backups_are_told_once_per_snapshot_and_missed_once_per_oc
         for reason in ("SnapshotFailed", "SnapshotAbandoned"):
             assert len(runner._told.get(reason, ())) <= len(DATABASES), reason
         assert len(runner._told.get("BackupMissed", ())) <= 1
-        assert len(runner._retried) <= len(DATABASES)
+        assert len(runner._scope._retried) <= len(DATABASES)
     await runtime.drain_background(timeout=1.0)
     failed = told(state, "SnapshotFailed")
     assert len(failed) == days * len(DATABASES), "one per snapshot name, however often it is retried"

@@ -18,6 +18,7 @@ from maintenance_operator.handlers import metrics
 from maintenance_operator.handlers.cache_events import CacheEvents
 from maintenance_operator.handlers.database_runner import DatabaseRunner
 from maintenance_operator.handlers.runtime import Runtime
+from maintenance_operator.planning.backups import handling
 from maintenance_operator.planning.databases import manifests
 from maintenance_operator.planning.times import format_time
 from tests.unit.handlers.fake_runtime import fake_runtime, state_of, until
@@ -46,8 +47,9 @@ class BackupWindowStub:
         self.namespace, self.name, self.tier = NS, name, tier
         self._next_start = next_start
 
-    def selects(self, labels: Mapping[str, str]) -> bool:
-        return labels.get("tier") == self.tier
+    @property
+    def candidate(self) -> handling.BackupCandidate:
+        return handling.BackupCandidate(self.name, {"matchLabels": {"tier": self.tier}})
 
     @property
     def next_start(self) -> datetime | None:

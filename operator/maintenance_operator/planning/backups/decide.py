@@ -78,6 +78,11 @@ class Decision:
     newly_ready: tuple[str, ...] = ()  # counted once each
     recorded: frozenset[str] = frozenset()
     forget: Forget | None = None  # None: nothing listed, forget nothing
+    # What `status` was built from, for a ClusterBackupWindow, which sums its namespaces' parts into one status.
+    last_run: Mapping[str, Any] | None = None
+    handled: datetime | None = None
+    missed_ids: tuple[str, ...] = ()
+    upcoming: tuple[sched.Occurrence, ...] = ()
 
 
 @dataclass
@@ -135,6 +140,10 @@ def decide(inputs: BackupInputs, now: datetime) -> Decision:
         newly_ready=newly_ready,
         recorded=recorded,
         forget=_forget(inputs, now),
+        last_run=run.last_run,
+        handled=run.handled,
+        missed_ids=tuple(missed_ids),
+        upcoming=tuple(upcoming),
     )
 
 

@@ -4,13 +4,15 @@ Pure, so the result of an occurrence (Succeeded, PartiallyFailed, Failed, Missed
 """
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from maintenance_operator import schedule as sched
 from maintenance_operator.api import names
+from maintenance_operator.api.platform import NAMESPACES_SHOWN, ClusterBackupWindowStatus, NamespaceBackups
 from maintenance_operator.api.windows import BackupRunSummary, BackupWindowStatus
 from maintenance_operator.planning.backups.snapshots import BackupStep
+from maintenance_operator.planning.times import parse_time
 from maintenance_operator.planning.windows.occurrence import OpenOccurrence
 from maintenance_operator.planning.windows.status import (
     invalid_fields,
@@ -88,3 +90,51 @@ def backup_status(
         last_result=f"{run['result']} {run['occurrence']}" if run is not None else None,
         handled_through=handled_through,
     ).written()
+
+
+_WORST = ("Running", "Failed", "Missed", "PartiallyFailed", "Succeeded")
+
+
+def merged_run(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A ClusterBackupWindow's last run from its namespaces' parts: those of the newest occurrence, summed; Running
+    while any part runs, Succeeded when all did, Missed or Failed when no part took a snapshot, else PartiallyFailed.
+    """
+    if not runs:
+        return None
+    newest = max(runs, key=lambda r: sched.id_start(str(r["occurrence"])) or datetime.min.replace(tzinfo=UTC))
+    parts = [r for r in runs if r["occurrence"] == newest["occurrence"]]
+    results = {str(r["result"]) for r in parts}
+    snapshots = sum(int(r.get("snapshots") or 0) for r in parts)
+    if results <= {"Succeeded"} or "Running" in results:
+        result = "Succeeded" if results <= {"Succeeded"} else "Running"
+    elif snapshots == 0 and results <= {"Missed", "Failed", "Succeeded"}:
+        result = "Failed" if "Failed" in results else "Missed"
+    else:
+        result = "PartiallyFailed"
+    finished = [str(r["finished"]) for r in parts if r.get("finished")]
+    return BackupRunSummary.of(
+        occurrence=str(newest["occurrence"]),
+        result=result,
+        snapshots=snapshots,
+        failed=sum(int(r.get("failed") or 0) for r in parts),
+        finished=parse_time(max(finished)) if finished and result != "Running" else None,
+    ).written()
+
+
+def cluster_backup_status(
+    window_status: Mapping[str, Any], parts: Mapping[str, tuple[int, Mapping[str, Any] | None]]
+) -> dict[str, Any]:
+    """A ClusterBackupWindow's status: `window_status` (`backup_status` of the merged run) plus each namespace's
+    part (namespace -> (databases, its last run)), the worst first and at most NAMESPACES_SHOWN of them."""
+    rows = [
+        NamespaceBackups.of(namespace=ns, databases=count, last_run=run) for ns, (count, run) in sorted(parts.items())
+    ]
+    rank = {result: i for i, result in enumerate(_WORST)}
+    rows.sort(key=lambda r: rank.get(r.last_run.result if r.last_run else "Succeeded", len(_WORST)))
+    wire = {
+        **window_status,
+        "databases": sum(count for count, _ in parts.values()),
+        "namespaceCount": len(parts),
+        "namespaces": [r.written() for r in rows[:NAMESPACES_SHOWN]],
+    }
+    return ClusterBackupWindowStatus.model_validate(wire).written()

@@ -14,6 +14,7 @@ from typing import Any
 from maintenance_operator.api import names
 from maintenance_operator.api.base import Condition
 from maintenance_operator.api.database import BackupRef, ManagedDatabaseStatus, PendingMaintenance
+from maintenance_operator.planning.backups.handling import BackupHandling
 from maintenance_operator.planning.databases.engines import engine
 from maintenance_operator.planning.databases.pending import version_update_reason
 from maintenance_operator.planning.databases.versions import Refused, UpgradePending, VersionDecision
@@ -153,6 +154,22 @@ def version_conditions(
     return [upgrade, accepted]
 
 
+NO_BACKUP_WINDOW = "NoBackupWindow"
+
+
+def backup_condition(
+    previous: Sequence[Mapping[str, Any]], found: BackupHandling, now: datetime, generation: int | None
+) -> Condition:
+    """BackupConfigured: True naming the window(s) that back it up; False (NoBackupWindow) when none does."""
+    if found.configured:
+        reason = "BackupWindow" if found.windows else "ClusterBackupWindow"
+        message = f"backed up by {', '.join(found.refs)}"
+        return condition(previous, names.CONDITION_BACKUP_CONFIGURED, True, reason, message, now, generation)
+    return condition(
+        previous, names.CONDITION_BACKUP_CONFIGURED, False, NO_BACKUP_WINDOW, found.why_none, now, generation
+    )
+
+
 def pending_entries(
     live: Workload | None, decision: VersionDecision, slot: WindowSlot | None
 ) -> list[PendingMaintenance]:
@@ -189,8 +206,10 @@ def database_status(
     now: datetime,
     last_backup: BackupRef | None = None,
     next_backup_window: datetime | None = None,
+    backup: BackupHandling | None = None,
 ) -> dict[str, Any]:
-    """The whole status; `problem` (reason, message) is what keeps the database from being created or served."""
+    """The whole status; `problem` (reason, message) is what keeps the database from being created or served;
+    `backup` who backs it up (None: not known, as for a spec that cannot be read)."""
     conditions: Sequence[Mapping[str, Any]] = previous.get("conditions") or []
     current = image_version(live.image) if live is not None and live.rollout is Rollout.COMPLETE else None
     current = current or previous.get("currentVersion")
@@ -200,12 +219,17 @@ def database_status(
     if slot is not None and slot.suspended:
         where += f" ({slot.window} is suspended: nothing starts until it is resumed)"
     entries = pending_entries(live, decision, slot)
+    backed_up = [backup_condition(conditions, backup, now, generation)] if backup is not None else []
     return ManagedDatabaseStatus.of(
         observed_generation=generation,
         phase=state,
         endpoint=endpoint,
         pending_maintenance=entries,
-        conditions=[ready, *version_conditions(conditions, decision, apply_immediately, where, now, generation)],
+        conditions=[
+            ready,
+            *version_conditions(conditions, decision, apply_immediately, where, now, generation),
+            *backed_up,
+        ],
         current_version=current,
         pending_summary=f"{'; '.join(e.reason for e in entries)}: {where}" if entries else None,
         next_maintenance_window=slot.start if slot is not None else None,
