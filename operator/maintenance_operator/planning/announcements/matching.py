@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from maintenance_operator.api import names
 from maintenance_operator.api.base import describe_errors
 from maintenance_operator.api.platform import MaintenanceSpec
 from maintenance_operator.planning.targets import selectors
@@ -108,13 +109,30 @@ def announcement_of(name: str, spec: Mapping[str, Any], created: datetime | None
     )
 
 
-def covering(
-    announcements: Iterable[Announcement],
-    kind: str,
-    labels: Mapping[str, str],
-    images: Iterable[str],
-    namespace_labels: Mapping[str, str],
-) -> list[Announcement]:
-    """The announcements that cover a target (`kind`, `labels`: a ManagedDatabase's own for its StatefulSet)."""
-    images = tuple(images)
-    return [a for a in announcements if a.targets.matches(kind, labels, images, namespace_labels)]
+def target_of(w: Workload, databases: Mapping[str, Mapping[str, str]]) -> tuple[str, Mapping[str, str]]:
+    """How an announcement sees a workload: a ManagedDatabase's StatefulSet is that database, with the database's
+    own labels. `databases`: the namespace's databases' labels by their `maintenance.ops.dev/database` label value."""
+    label = w.labels.get(names.LABEL_DATABASE)
+    if w.kind == "StatefulSet" and label is not None and label in databases:
+        return names.MANAGED_DATABASE, databases[label]
+    return w.kind, w.labels
+
+
+def announced(
+    w: Workload,
+    announcements: Sequence[Announcement],
+    namespace_labels: Mapping[str, str] | None,
+    databases: Mapping[str, Mapping[str, str]],
+) -> Workload:
+    """The workload with the announcements covering it (`effective`); `namespace_labels` None (not known) matches
+    only announcements whose namespaceSelector is `{}`."""
+    if not announcements:
+        return w
+    kind, labels = target_of(w, databases)
+    found = [
+        a
+        for a in announcements
+        if (namespace_labels is not None or not a.targets.namespace_selector)
+        and a.targets.matches(kind, labels, w.images, namespace_labels or {})
+    ]
+    return effective(w, found)

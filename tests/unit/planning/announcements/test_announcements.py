@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintenance_operator.planning.announcements.matching import Announcement, Targets, announcement_of, effective
+from maintenance_operator.planning.announcements.matching import (
+    Announcement,
+    Targets,
+    announced,
+    announcement_of,
+    effective,
+)
 from maintenance_operator.planning.announcements.progress import (
     NAMESPACES_LISTED,
     TARGETS_LISTED,
@@ -223,3 +229,28 @@ def test_a_maintenance_spec_becomes_its_announcement_since_its_creation_by_defau
 def test_an_unusable_spec_says_why(spec: dict[str, Any], created: datetime | None, problem: str) -> None:
     made = announcement_of("a", spec, created)
     assert isinstance(made, str) and problem in made, made
+
+
+def test_a_database_statefulset_is_announced_as_its_database_with_the_databases_labels() -> None:
+    spec = {
+        "reason": "database-security",
+        "targets": {"kinds": ["ManagedDatabase"], "selector": {"matchLabels": {"tier": "db"}}},
+    }
+    a = announcement_of("db-fix", spec, CREATED)
+    assert isinstance(a, Announcement)
+    sts = replace(workload("orders-db"), kind="StatefulSet", labels={"maintenance.ops.dev/database": "orders"})
+    assert announced(sts, [a], {}, {"orders": {"tier": "db"}}).announcements == ("db-fix",)
+    assert announced(sts, [a], {}, {}).announcements == (), "a StatefulSet of no known database is a StatefulSet"
+    plain = replace(workload("web"), kind="Deployment", labels={"tier": "db"})
+    assert announced(plain, [a], {}, {}).announcements == (), "kinds: ManagedDatabase only"
+
+
+def test_unknown_namespace_labels_match_only_announcements_for_every_namespace() -> None:
+    everywhere = announcement_of("all", {"reason": "security"}, CREATED)
+    some = announcement_of(
+        "some", {"reason": "security", "targets": {"namespaceSelector": {"matchLabels": {"t": "a"}}}}, CREATED
+    )
+    assert isinstance(everywhere, Announcement) and isinstance(some, Announcement)
+    w = workload("web")
+    assert announced(w, [everywhere, some], None, {}).announcements == ("all",)
+    assert announced(w, [everywhere, some], {"t": "a"}, {}).announcements == ("all", "some")
