@@ -46,7 +46,7 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
     if out.get("default", 0) is None:
         del out["default"]
     elif isinstance(out.get("default"), dict):
-        out["default"] = {k: v for k, v in out["default"].items() if v is not None}
+        out["default"] = _without_nulls(out["default"])
     if "enum" in out and "type" not in out:
         out["type"] = "string"
     if "const" in out:
@@ -76,6 +76,13 @@ def structural(model: type[Any]) -> dict[str, Any]:
     """The model's validation schema as a Kubernetes structural schema."""
     schema = model.model_json_schema(by_alias=True, mode="validation")
     return dict(_resolve(schema, schema.get("$defs", {})))
+
+
+def _without_nulls(node: Any) -> Any:
+    """A default as the API server accepts it: a model's unset optionals (None, at any depth) left out."""
+    if isinstance(node, dict):
+        return {k: _without_nulls(v) for k, v in node.items() if v is not None}
+    return node
 
 
 def _without_defaults(node: Any) -> Any:
@@ -113,7 +120,7 @@ def crd(resource: Resource) -> dict[str, Any]:
                 "plural": resource.plural,
                 "singular": resource.singular,
                 "shortNames": resource.short_names,
-                "categories": ["maintenance"],
+                "categories": ["maintenance-operator"],  # not "maintenance": the Maintenance kind's singular
             },
             "versions": [
                 {

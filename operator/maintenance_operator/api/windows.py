@@ -219,6 +219,7 @@ class PendingTarget(StatusModel):
     since: Time | None = None
     downtime_expected: bool = False
     waiting: str = ""
+    announcements: list[str] = []  # the Maintenance announcements it is pending for
 
 
 class HandledElsewhere(StatusModel):

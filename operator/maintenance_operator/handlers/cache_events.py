@@ -36,19 +36,21 @@ class CacheEvents:
         self.runtime.wake_cluster_windows()
         self.runtime.wake_namespace_windows(namespace)
         self.runtime.wake_databases(namespace)
+        self.runtime.wake_announcements()
 
     def workload_changed(self, old: Workload | None, new: Workload | None) -> None:
         runtime = self.runtime
         w = new or old
         assert w is not None
         runtime.wake_windows(w.namespace, [x.labels for x in (old, new) if x is not None])
+        runtime.wake_announcements()
         if database := w.labels.get(names.LABEL_DATABASE):
             runtime.wake_databases(w.namespace, database)
             runtime.wake_namespace_backups(w.namespace)  # a snapshot may wait for this rollout to finish
         if new is None:
             self.self_service.forget(w.uid)
         elif runtime.acting.is_set():
-            self.self_service.check(new, runtime.clock())
+            self.self_service.check(runtime.announced(new), runtime.clock())
 
     def revision_changed(self, revision: TemplateRevision) -> None:
         """A new ReplicaSet or ControllerRevision may be what completes its owner's self-service."""
@@ -56,7 +58,7 @@ class CacheEvents:
             return
         owner = self.runtime.cache.workload_by_uid(revision.owner_uid)
         if owner is not None:
-            self.self_service.check(owner, self.runtime.clock())
+            self.self_service.check(self.runtime.announced(owner), self.runtime.clock())
 
     async def act_when_ready(self, election: LeaderElection | None) -> None:
         """Act once the cache has its first complete view and this replica leads: nothing acts on a partial view."""
@@ -75,4 +77,4 @@ class CacheEvents:
         """On starting to act: credit what users did while no replica acted (or before this one led)."""
         now = self.runtime.clock()
         for w in self.runtime.cache.all_workloads():
-            self.self_service.check(w, now)
+            self.self_service.check(self.runtime.announced(w), now)

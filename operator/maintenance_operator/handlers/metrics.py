@@ -4,6 +4,8 @@ import contextlib
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
+from maintenance_operator.planning.announcements.progress import Progress
+
 # Without this every counter and histogram child also exports a `<name>_created` series (its creation time): as many
 # series again, which no rule or dashboard reads. It is process-wide, so it covers kube/client.py's counter too.
 disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
@@ -150,6 +152,27 @@ missed_backups = Counter("maintenance_backup_missed_total", "Occurrences that en
 retention_deletions = Counter(
     "maintenance_backup_retention_deletions_total", "Snapshots deleted by retention, by reason.", (*WINDOW, "reason")
 )
+
+announcement_targets = Gauge(
+    "maintenance_announcement_targets",
+    "Targets a Maintenance announcement covers, by state (total, done-by-window, done-by-self-service, pending, "
+    "failed, overdue; failed and overdue ones are pending too).",
+    ("announcement", "state"),
+)
+ANNOUNCEMENT_STATES = ("total", "done-by-window", "done-by-self-service", "pending", "failed", "overdue")
+
+
+def set_announcement(name: str, p: Progress) -> None:
+    counts = (p.total, p.done_by_window, p.done_by_self_service, p.pending, p.failed, p.overdue)
+    for state, count in zip(ANNOUNCEMENT_STATES, counts, strict=True):
+        announcement_targets.labels(name, state).set(count)
+
+
+def forget_announcement(name: str) -> None:
+    for state in ANNOUNCEMENT_STATES:
+        with contextlib.suppress(KeyError):
+            announcement_targets.remove(name, state)
+
 
 leader = Gauge("maintenance_operator_leader", "1 while this replica holds the leader Lease and acts, else 0.")
 cache_synced = Gauge(

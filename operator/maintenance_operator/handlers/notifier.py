@@ -129,6 +129,7 @@ class Notifier:
         local = f"{start.astimezone(zone):%Y-%m-%d %H:%M}-{end.astimezone(zone):%H:%M %Z}"
         reason = w.required or "policy: Always"
         downtime = " Downtime expected: it runs a single instance." if w.downtime_expected else ""
+        downtime = self.runtime.announced_by(w) + downtime
         message = (
             f"{w.ref} will be restarted for maintenance ({reason}) in window {self.window.name} occurrence "
             f"{occurrence.id}: {format_time(start)}-{format_time(end)} UTC ({local} {zone.key}).{downtime} To do "

@@ -13,6 +13,7 @@ import kopf
 
 from maintenance_operator.api import names
 from maintenance_operator.handlers import runtime as rt
+from maintenance_operator.handlers.announcement_runner import AnnouncementRunner
 from maintenance_operator.handlers.backup_runner import BackupRunner, BackupTask
 from maintenance_operator.handlers.cluster_backup_runner import ClusterBackupRunner
 from maintenance_operator.handlers.cluster_window_runner import ClusterWindowRunner
@@ -46,6 +47,7 @@ def build_registry(
     _register_databases(registry, runtime)
     _register_backups(registry, runtime)
     _register_cluster_backups(registry, runtime)
+    _register_announcements(registry, runtime)
     _register_cleanup(registry, runtime, on_cleanup)
     return registry
 
@@ -74,6 +76,12 @@ def _register_login(registry: kopf.OperatorRegistry, creds: Credentials) -> None
         )
 
 
+def _register_announcements(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> None:
+    @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.MAINTENANCE], registry=registry)
+    async def maintenance_event(type: str, body: kopf.Body, **_: Any) -> None:
+        await _track(runtime, runtime.announcement_runners, AnnouncementRunner, type, body)
+
+
 def _register_cleanup(
     registry: kopf.OperatorRegistry, runtime: rt.Runtime, on_cleanup: Callable[[], Awaitable[None]]
 ) -> None:
@@ -83,11 +91,16 @@ def _register_cleanup(
             if isinstance(runner, WindowRunner):
                 await runner.stop()
         runtime.window_runners.clear()
-        for task in [*runtime.database_runners.values(), *runtime.backup_runners.values()]:
-            if isinstance(task, DatabaseRunner | BackupTask):
+        for task in [
+            *runtime.database_runners.values(),
+            *runtime.backup_runners.values(),
+            *runtime.announcement_runners.values(),
+        ]:
+            if isinstance(task, DatabaseRunner | BackupTask | AnnouncementRunner):
                 await task.stop()
         runtime.database_runners.clear()
         runtime.backup_runners.clear()
+        runtime.announcement_runners.clear()
         await runtime.drain_background(timeout=5.0)
         await on_cleanup()
         await runtime.client.close()
@@ -141,6 +154,7 @@ def _register_databases(registry: kopf.OperatorRegistry, runtime: rt.Runtime) ->
     async def managed_database_event(type: str, body: kopf.Body, **_: Any) -> None:
         if await _track(runtime, runtime.database_runners, DatabaseRunner, type, body, stop_on_deleting=False):
             database_deleted(runtime, body)
+        runtime.wake_announcements()  # announcements match a database by its own labels
 
 
 def _register_backups(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from maintenance_operator.api import names
 from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
+from maintenance_operator.planning.announcements import matching
 from maintenance_operator.planning.backups import handling
 from maintenance_operator.planning.backups.snapshots import label_value
 from maintenance_operator.planning.targets.workloads import Workload
@@ -78,6 +79,9 @@ class Runtime:
     window_runners: dict[str, WindowWaker] = field(default_factory=dict)
     database_runners: dict[str, Waker] = field(default_factory=dict)
     backup_runners: dict[str, BackupWaker] = field(default_factory=dict)
+    announcement_runners: dict[str, Waker] = field(default_factory=dict)
+    # The usable Maintenance announcements, by uid: each one's task keeps its own entry.
+    announcements: dict[str, matching.Announcement] = field(default_factory=dict)
     # (namespace, database, backup window uid) whose snapshot this process created and the cache may not show
     # yet; everything else about running snapshots comes from the cache, so a new leader knows it too.
     snapshotting: set[tuple[str, str, str]] = field(default_factory=set)
@@ -90,10 +94,58 @@ class Runtime:
     _ranked: dict[str, tuple[list[assignment.Candidate], datetime, assignment.Ranked]] = field(default_factory=dict)
 
     def workloads(self, namespace: str) -> list[Workload]:
-        return self.cache.workloads(namespace)
+        """The namespace's cached workloads with the announcements covering each (pending derived, not written)."""
+        found = self.cache.workloads(namespace)
+        if not self.announcements:
+            return found
+        announcements, labels, databases = self._announcement_scope(namespace)
+        return [matching.announced(w, announcements, labels, databases) for w in found]
 
     def workload(self, kind: str, namespace: str, name: str) -> Workload | None:
-        return self.cache.workload(kind, namespace, name)
+        found = self.cache.workload(kind, namespace, name)
+        return self.announced(found) if found is not None else None
+
+    def announced(self, w: Workload) -> Workload:
+        """A cached workload with the announcements covering it."""
+        if not self.announcements:
+            return w
+        return matching.announced(w, *self._announcement_scope(w.namespace))
+
+    def _announcement_scope(
+        self, namespace: str
+    ) -> tuple[list[matching.Announcement], Mapping[str, str] | None, dict[str, Mapping[str, str]]]:
+        return (
+            list(self.announcements.values()),
+            self.cache.namespace_labels(namespace),
+            self.database_labels(namespace),
+        )
+
+    def announced_by(self, w: Workload) -> str:
+        """What a notice says of the announcements a workload is pending for: each one's name and description."""
+        descriptions = {a.name: a.description for a in self.announcements.values()}
+        told = [
+            f"Maintenance {n}: {descriptions[n]}" if descriptions.get(n) else f"Maintenance {n}"
+            for n in w.announcements
+        ]
+        return " Announced by " + "; ".join(told) + "." if told else ""
+
+    def database_labels(self, namespace: str) -> dict[str, Mapping[str, str]]:
+        """The namespace's ManagedDatabases' own labels, by their `maintenance.ops.dev/database` label value."""
+        return {
+            label_value(db.name): (db.body.get("metadata") or {}).get("labels") or {}
+            for db in self.database_runners.values()
+            if db.namespace == namespace
+        }
+
+    def wake_every_window(self) -> None:
+        """An announcement changed: any window's targets may have become pending, or stopped being."""
+        for window in self.window_runners.values():
+            window.wake()
+
+    def wake_announcements(self) -> None:
+        """A workload, database or namespace changed: any announcement's progress may have moved."""
+        for announcement in self.announcement_runners.values():
+            announcement.wake()
 
     def ranked_windows(self, namespace: str, now: datetime) -> assignment.Ranked:
         """The namespace's MaintenanceWindows ranked for assignment, reused until a window or the ranking changes.

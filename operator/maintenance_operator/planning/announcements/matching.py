@@ -128,11 +128,17 @@ def announced(
     only announcements whose namespaceSelector is `{}`."""
     if not announcements:
         return w
+    return effective(w, [a for a in announcements if covers(a, w, namespace_labels, databases)])
+
+
+def covers(
+    a: Announcement,
+    w: Workload,
+    namespace_labels: Mapping[str, str] | None,
+    databases: Mapping[str, Mapping[str, str]],
+) -> bool:
+    """Whether `a` covers the workload (see `announced`)."""
+    if namespace_labels is None and a.targets.namespace_selector:
+        return False
     kind, labels = target_of(w, databases)
-    found = [
-        a
-        for a in announcements
-        if (namespace_labels is not None or not a.targets.namespace_selector)
-        and a.targets.matches(kind, labels, w.images, namespace_labels or {})
-    ]
-    return effective(w, found)
+    return a.targets.matches(kind, labels, w.images, namespace_labels or {})

@@ -100,6 +100,7 @@ def pending_entries(
                 downtime_expected=w.downtime_expected,
                 waiting=why,
                 since=p.since if p else None,
+                announcements=list(w.announcements) or None,
             )
         )
     return len(rows), entries
