@@ -19,6 +19,8 @@
   scrape_samples_scraped when it is installed.
 - failover: two replicas; seconds from the leader's SIGKILL, and from its SIGTERM, to the standby taking the Lease
   and to its first write of work.
+- announcements: one Maintenance over 5,000 Deployments in 100 namespaces: seconds until its status counts every
+  target pending, the operator's writes until then (no PATCH per target) and in the idle minute after (target 0).
 - soak: O run-now occurrences over T Deployments, in rounds over W windows (`policy: Always`, each window T/W of
   them): operator RSS at the start, every few occurrences and at the end (memory kept per occurrence would grow).
 """
@@ -39,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cache_cost, series, soak
+from benchmarks import announcements, cache_cost, series, soak
 from benchmarks.harness import (
     WRITES,
     announce_all,
@@ -62,7 +64,18 @@ from tests.integration.workloads import deployment, statefulset, window
 ROOT = Path(__file__).resolve().parents[1]
 
 
-CHOICES = ("restarts", "boundary", "idle", "backups", "memory", "scale", "series", "failover", "soak")
+CHOICES = (
+    "restarts",
+    "boundary",
+    "idle",
+    "backups",
+    "memory",
+    "scale",
+    "series",
+    "failover",
+    "soak",
+    "announcements",
+)
 
 
 def window_status(cluster: LocalCluster, namespace: str, name: str) -> dict[str, Any]:
@@ -414,6 +427,10 @@ def run(cluster: LocalCluster, work: Path, args: argparse.Namespace, chosen: lis
         soak.bench_soak(
             cluster, work, args.soak_occurrences, args.soak_targets, args.soak_windows, args.soak_report_every
         )
+    if "announcements" in chosen:
+        n, per = args.announcement_namespaces, args.announcement_deployments
+        print(f"[announcements] one Maintenance over {n * per} Deployments in {n} namespaces", flush=True)
+        announcements.bench_announcements(cluster, work, n, per)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -434,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-occurrences", type=int, default=500)
     parser.add_argument("--soak-targets", type=int, default=100)
     parser.add_argument("--soak-windows", type=int, default=10)
+    parser.add_argument("--announcement-namespaces", type=int, default=100)
+    parser.add_argument("--announcement-deployments", type=int, default=50, metavar="PER_NAMESPACE")
     parser.add_argument("--soak-report-every", type=int, default=50, metavar="OCCURRENCES")
     args = parser.parse_args(argv)
     chosen = args.only or list(CHOICES)
