@@ -154,7 +154,9 @@ def _register_databases(registry: kopf.OperatorRegistry, runtime: rt.Runtime) ->
     async def managed_database_event(type: str, body: kopf.Body, **_: Any) -> None:
         if await _track(runtime, runtime.database_runners, DatabaseRunner, type, body, stop_on_deleting=False):
             database_deleted(runtime, body)
-        runtime.wake_announcements()  # announcements match a database by its own labels
+        if runtime.announcements:  # they match a database by its own labels: its coverage may have changed
+            runtime.wake_announcements()
+            runtime.wake_namespace_windows(body.metadata.namespace or "")
 
 
 def _register_backups(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> None:

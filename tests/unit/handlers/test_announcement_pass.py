@@ -114,3 +114,12 @@ async def test_a_selector_that_matches_nothing_is_accepted_and_counts_zero(runti
     assert (status["total"], status["pending"]) == (0, 0)
     complete = next(c for c in status["conditions"] if c["type"] == "Complete")
     assert complete["message"].startswith("no target matches")
+
+
+async def test_notices_name_each_announcement_with_its_description(runtime: Runtime) -> None:
+    await synced(runtime, deployment("web", namespace=NS))
+    AnnouncementRunner(runtime, maintenance_body())
+    [web] = runtime.workloads(NS)
+    assert runtime.announced_by(web) == " Announced by Maintenance cve: base image fix."
+    [plain] = runtime.cache.workloads(NS)
+    assert runtime.announced_by(plain) == "", "a workload no announcement covers"
