@@ -42,6 +42,14 @@ def test_every_overlay_passes_a_server_side_dry_run(cluster: LocalCluster, name:
     assert "deployment.apps/maintenance-operator" in result.stdout
 
 
+def test_the_platform_defaults_pass_a_server_side_dry_run(crds: LocalCluster) -> None:
+    """deploy/defaults, applied after an overlay: the platform-default ClusterMaintenanceWindow and
+    ClusterBackupWindow fit the served CRDs."""
+    result = crds.kubectl("apply", "-k", str(REPO_ROOT / "deploy" / "defaults"), "--dry-run=server")
+    assert "clustermaintenancewindow.maintenance.ops.dev/platform-default" in result.stdout
+    assert "clusterbackupwindow.maintenance.ops.dev/platform-default" in result.stdout
+
+
 def test_the_prometheus_component_passes_a_server_side_dry_run(cluster: LocalCluster, tmp_path: Path) -> None:
     """Against the Prometheus Operator's own CRD schemas (from its Go module), as a user's kustomization adds it."""
     for crd in sorted(build.monitoring_crd_dir().glob("*.yaml")):
@@ -137,7 +145,7 @@ def test_install_run_restricted_deny_and_uninstall_leave_nothing_behind(fresh: L
         # The CRDs' storage must have finished initializing, or their deletion's cleanup fails and backs off for
         # minutes ("storage is (re)initializing"): a LIST of each kind answers once it has.
         eventually(
-            lambda: cluster.kubectl("get", "mw,bw,mdb", "-A", check=False).returncode == 0,
+            lambda: cluster.kubectl("get", "mw,bw,mdb,cmw,cbw,mnt", "-A", check=False).returncode == 0,
             timeout=120,
             what="the CRDs' storage ready",
         )
