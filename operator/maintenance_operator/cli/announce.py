@@ -144,7 +144,7 @@ def _selector_arg(text: str) -> dict[str, Any]:
 
 def _reason(text: str) -> str:
     """`require`'s one-line check, within the CRD's shorter limit."""
-    if len(text.strip()) > MAX_REASON:
+    if not text.strip() or len(text.strip()) > MAX_REASON:
         raise argparse.ArgumentTypeError(f"the reason must be one line of 1 to {MAX_REASON} characters")
     return require_reason(text)
 

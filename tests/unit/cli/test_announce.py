@@ -207,6 +207,9 @@ def test_reason_and_description_limits(capsys: pytest.CaptureFixture[str]) -> No
         main(["announce", "x", "--reason", "r" * 64, "--description", "d"])
     assert "1 to 63 characters" in capsys.readouterr().err
     with pytest.raises(SystemExit):
+        main(["announce", "x", "--reason", " ", "--description", "d"])
+    assert "1 to 63 characters" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
         main(["announce", "x", "--reason", "r", "--description", "d" * 2049])
     assert "at most 2048 characters" in capsys.readouterr().err
 
