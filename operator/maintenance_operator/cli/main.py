@@ -5,17 +5,27 @@ import sys
 from collections.abc import Sequence
 
 from maintenance_operator import schedule as sched
-from maintenance_operator.cli import apps, backups, dbs, preview, require, restart, windows
+from maintenance_operator.cli import (
+    announce,
+    announcements,
+    apps,
+    backups,
+    dbs,
+    preview,
+    require,
+    restart,
+    windows,
+)
 from maintenance_operator.cli.errors import CliError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kubectl maintenance",
-        description="See and drive maintenance windows, pending maintenance and backups.",
+        description="See and drive maintenance windows, pending maintenance, announcements and backups.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for verb in (apps, dbs, windows, require, restart, preview, backups):
+    for verb in (apps, dbs, windows, require, restart, preview, backups, announce, announcements):
         verb.add_parser(sub)
     return parser
 

@@ -39,14 +39,18 @@ class Unreadable:
 
 @dataclass
 class Listing:
+    """What was read; a verb adds `extra` (keys beside the rows in `-o json|yaml`) and `notes` (warnings)."""
+
     items: dict[Resource, list[dict[str, Any]]] = field(default_factory=dict)
     unreadable: list[Unreadable] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def readable(self, resource: Resource, namespace: str) -> bool:
         return not any(u.namespace == namespace and resource.name in u.resources for u in self.unreadable)
 
     def warn(self) -> None:
-        for entry in self.unreadable:
+        for entry in [*self.unreadable, *self.notes]:
             print(f"warning: {entry}", file=sys.stderr)
 
 
@@ -114,11 +118,11 @@ def show(
     extra: dict[str, Any] | None = None,
     warnings: Sequence[str] = (),
 ) -> None:
-    """Print rows (table, or `{items, unreadable, **extra}` as JSON/YAML), then every warning on stderr."""
+    """Print rows (table, or `{items, unreadable, **listing.extra, **extra}` as JSON/YAML), then every warning
+    on stderr."""
     if output != "table":
-        print(
-            structured({"items": items, "unreadable": [u.wire() for u in listing.unreadable], **(extra or {})}, output)
-        )
+        unreadable = [u.wire() for u in listing.unreadable]
+        print(structured({"items": items, "unreadable": unreadable, **listing.extra, **(extra or {})}, output))
     elif items:
         print(render(items))
     else:

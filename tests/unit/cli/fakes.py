@@ -38,7 +38,8 @@ class FakeApi:
 
     def list_namespaces(self) -> list[str]:
         self._check("list", "namespaces", None)
-        return sorted({o["metadata"]["namespace"] for items in self.objects.values() for o in items})
+        found = {o["metadata"]["namespace"] for items in self.objects.values() for o in items}
+        return sorted(found - {""})  # cluster-scoped objects are stored in namespace ""
 
     def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
         self._check("get", resource, namespace, name)
@@ -117,5 +118,34 @@ def window(
         "kind": kind,
         "metadata": {"namespace": namespace, "name": name},
         "spec": {"schedule": schedule, "selector": {} if selector is None else dict(selector), **spec},
+        "status": dict(status or {}),
+    }
+
+
+def namespace(name: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A Namespace, stored as cluster-scoped objects are (namespace "")."""
+    return {"metadata": {"namespace": "", "name": name, "labels": dict(labels or {})}}
+
+
+def announcement(
+    name: str,
+    reason: str = "security",
+    *,
+    description: str = "",
+    targets: Mapping[str, Any] | None = None,
+    since: str | None = "2026-11-25T00:00:00Z",
+    created: str = "2026-11-24T00:00:00Z",
+    status: Mapping[str, Any] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    """A Maintenance (cluster-scoped: namespace "")."""
+    body: dict[str, Any] = {"reason": reason, "description": description, "targets": dict(targets or {}), **spec}
+    if since is not None:
+        body["requiredSince"] = since
+    return {
+        "apiVersion": names.API_VERSION,
+        "kind": names.MAINTENANCE,
+        "metadata": {"namespace": "", "name": name, "creationTimestamp": created, "generation": 1},
+        "spec": body,
         "status": dict(status or {}),
     }
