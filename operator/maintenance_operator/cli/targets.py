@@ -12,7 +12,12 @@ from maintenance_operator.api import names, rest
 from maintenance_operator.cli import common, kubeapi, reading
 from maintenance_operator.cli.output import table
 from maintenance_operator.cli.windowobjects import parse_window
-from maintenance_operator.planning.announcements.matching import Announcement, announced, announcement_of
+from maintenance_operator.planning.announcements.matching import (
+    Announcement,
+    announced,
+    announcement_of,
+    covers_target,
+)
 from maintenance_operator.planning.backups.snapshots import label_value
 from maintenance_operator.planning.targets import selectors
 from maintenance_operator.planning.targets.workloads import Workload
@@ -156,12 +161,7 @@ class Announcements:
         """The announcements covering one target, oldest first; `kind` and `labels` are the user's object's (a
         ManagedDatabase's own, not its StatefulSet's): what `dbs` asks for a database."""
         ns_labels = self._namespace_labels(namespace)
-        found = [
-            a
-            for a in self.items
-            if (ns_labels is not None or not a.targets.namespace_selector)
-            and a.targets.matches(kind, labels, images, ns_labels or {})
-        ]
+        found = [a for a in self.items if covers_target(a, kind, labels, images, ns_labels)]
         return sorted(found, key=lambda a: (a.since, a.name))
 
     def workload(self, w: Workload, databases: Mapping[str, Mapping[str, str]]) -> Workload:

@@ -138,7 +138,19 @@ def covers(
     databases: Mapping[str, Mapping[str, str]],
 ) -> bool:
     """Whether `a` covers the workload (see `announced`)."""
+    kind, labels = target_of(w, databases)
+    return covers_target(a, kind, labels, w.images, namespace_labels)
+
+
+def covers_target(
+    a: Announcement,
+    kind: str,
+    labels: Mapping[str, str],
+    images: Iterable[str],
+    namespace_labels: Mapping[str, str] | None,
+) -> bool:
+    """Whether `a` covers a target of this kind, with these labels (a ManagedDatabase's own) and images, in a
+    namespace with these labels (None: not known, so only an announcement for every namespace matches)."""
     if namespace_labels is None and a.targets.namespace_selector:
         return False
-    kind, labels = target_of(w, databases)
-    return a.targets.matches(kind, labels, w.images, namespace_labels or {})
+    return a.targets.matches(kind, labels, images, namespace_labels or {})
