@@ -1,7 +1,8 @@
 """The platform's default backup window (issue 15): `deploy/defaults`' ClusterBackupWindow snapshots each
 ManagedDatabase that no BackupWindow of its own namespace selects, each snapshot in its database's namespace, with
 retention as usual; a database labelled `maintenance.ops.dev/window: none` is backed up by nothing, and says so
-(BackupConfigured=False, a Warning, the metric, `kubectl maintenance dbs`).
+(BackupConfigured=False, a Warning, the metric, `kubectl maintenance dbs`), and one that a BackupWindow of its
+namespace selects is never the cluster window's.
 
 The operator watches only the test's namespace (`--namespace`), so this also proves the cluster-scoped kind is
 served then."""
@@ -18,6 +19,7 @@ from tests.cluster.cluster import REPO_ROOT, LocalCluster, SnapshotStack
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
 from tests.integration.test_backup_window import backed_up, backup_window, snapshots_of
+from tests.integration.test_cli_support import plugin_json
 from tests.integration.test_managed_database import condition, database, db_status, ready
 from tests.integration.workloads import apply, away_from_now, events_for
 
@@ -122,6 +124,9 @@ def test_the_platform_default_backs_up_what_no_backup_window_selects(
     assert warning[0]["type"] == "Warning" and "maintenance.ops.dev/window=none" in warning[0]["message"]
     scraped = configured_gauge(operator.metrics(), namespace)
     assert scraped == {"optout": 0.0, "orders": 1.0, "own": 1.0}, scraped
+    listed = {i["name"]: i for i in plugin_json(cluster, "dbs", "-n", namespace)["items"]}
+    assert sorted(listed) == ["optout"], "nothing pending anywhere: only the database without a backup is listed"
+    assert (listed["optout"]["reason"], listed["optout"]["backup"]["configured"]) == (None, False)
     upcoming = eventually(lambda: cbw_status(cluster).get("nextOccurrences"), what="the window's status")
     assert db_status(cluster, namespace, "orders")["nextBackupWindow"] == upcoming[0]["start"]
 
