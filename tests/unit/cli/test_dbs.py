@@ -13,6 +13,7 @@ from maintenance_operator.api import names
 from maintenance_operator.api.rest import (
     BACKUP_WINDOWS,
     CLUSTER_BACKUP_WINDOWS,
+    CLUSTER_MAINTENANCE_WINDOWS,
     MAINTENANCE_WINDOWS,
     MANAGED_DATABASES,
     NAMESPACES,
@@ -441,3 +442,15 @@ def test_help_names_the_backup_windows(capsys: pytest.CaptureFixture[str]) -> No
         main(["dbs", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "ClusterBackupWindow" in text and "listed even with nothing pending" in text
+
+
+def test_a_cluster_maintenance_window_handles_what_no_window_of_the_namespace_selects() -> None:
+    api = cluster()
+    cmw = {
+        "metadata": {"name": "platform-default"},
+        "spec": {"schedule": "0 14 * * 2", "namespaceSelector": {}, "selector": {}},
+    }
+    api.add(CLUSTER_MAINTENANCE_WINDOWS, cmw)
+    got = rows(dbs.collect(api, "team-a", NOW)[0])
+    assert got["team-a/cache/security"]["window"] == "ClusterMaintenanceWindow/platform-default"
+    assert got["team-a/orders/version update 16.4 -> 16.6"]["window"] == "weekly", "its namespace's window wins"
