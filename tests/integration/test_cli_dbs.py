@@ -63,6 +63,7 @@ def test_dbs_shows_updates_announcements_and_windows(crds: LocalCluster, namespa
         cluster,
         namespace,
         window("weekly", schedule=WEEKLY_CRON, duration="1h", selector={"matchLabels": DATA}),
+        window("backups", names.BACKUP_WINDOW, selector={}),  # every database has a backup: only pending ones show
         mdb("orders", "postgresql", "16.6", labels=DATA),
         mdb("cache", "redis", "7.2.6", annotations=required("database-security", SINCE)),
         mdb("shop", "mysql", "8.0.41", labels=DATA, applyImmediately=True),
@@ -88,6 +89,7 @@ def test_dbs_shows_updates_announcements_and_windows(crds: LocalCluster, namespa
     )
     assert orders["window"] == "weekly" and orders["occurrence"]["start"] in starts
     assert orders["downtimeExpected"] is True
+    assert orders["backup"] == {"windows": ["BackupWindow/backups"], "configured": True, "note": None}
     assert (cache["reason"], cache["since"], cache["window"], cache["note"]) == (
         "database-security",
         SINCE,
@@ -102,7 +104,7 @@ def test_dbs_shows_updates_announcements_and_windows(crds: LocalCluster, namespa
     assert table[0].split()[:5] == ["NAME", "ENGINE", "REASON", "SINCE", "WINDOW"]
     orders_line = next(line for line in table if line.startswith("mdb/orders "))
     assert "version update 16.4 -> 16.6" in orders_line and orders["occurrence"]["start"] in orders_line
-    assert "downtime expected" in orders_line
+    assert "downtime expected" in orders_line and "BackupWindow/backups" in orders_line
     cache_line = next(line for line in table if line.startswith("mdb/cache "))
     assert "database-security" in cache_line and "no window selects it" in cache_line
     assert "applies immediately" in next(line for line in table if line.startswith("mdb/shop "))
@@ -135,6 +137,7 @@ def test_dbs_restricted_account(crds: LocalCluster, namespace: str, tmp_path: Pa
         assert [(row["namespace"], row["name"], row["note"]) for row in data["items"]] == [
             (namespace, "orders", "unknown: you may not read MaintenanceWindows here")
         ]
+        assert data["items"][0]["backup"]["note"] == "unknown: you may not read BackupWindows here"
         assert [u["namespace"] for u in data["unreadable"]] == [None, namespace]
         assert "warning: could not read other namespaces" in result.stderr
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from maintenance_operator.api import rest
 from maintenance_operator.cli import common, kubeapi, reading, targets
+from maintenance_operator.cli.backupwindows import Backup, Backups
 from maintenance_operator.planning.databases.pending import DatabaseMaintenance, database_maintenance
 from maintenance_operator.planning.times import format_time
 from maintenance_operator.planning.windows.assignment import Assignment, assign
@@ -20,24 +21,31 @@ IMMEDIATE = "applies immediately"
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "dbs",
-        help="list ManagedDatabases that need maintenance, and their window",
+        help="list ManagedDatabases that need maintenance or have no backup window, and their windows",
         description="List the ManagedDatabases with pending maintenance: a version update (from -> to) or "
         "announced maintenance (e.g. database-security), since when, whether it means downtime (a single "
-        "instance), and the start of the MaintenanceWindow occurrence that will handle it.",
+        "instance), and the start of the maintenance window occurrence (MaintenanceWindow or "
+        "ClusterMaintenanceWindow) that will handle it; with the backup window that backs each up (a BackupWindow "
+        "of its namespace, else a ClusterBackupWindow). A database that no backup window backs up is listed even "
+        "with nothing pending.",
     )
     common.add_connection_args(p, all_namespaces=True)
     common.add_output_arg(p)
     p.set_defaults(run=run)
 
 
-def describe(obj: Mapping[str, Any], m: DatabaseMaintenance, assignment: Assignment | None) -> dict[str, Any]:
-    """One row as scripts see it (`-o json|yaml`); `assignment` None: the namespace's windows were unreadable.
+def describe(
+    obj: Mapping[str, Any], m: DatabaseMaintenance | None, assignment: Assignment | None, backup: Backup
+) -> dict[str, Any]:
+    """One row as scripts see it (`-o json|yaml`); `m` None: nothing pending, listed for having no backup window;
+    `assignment` None: the namespace's windows were unreadable.
 
     A refused version change gets no window: no window will apply it.
     """
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
-    if m.refused is not None:
+    refused = m.refused if m is not None else None
+    if refused is not None:
         assignment = Assignment(None, None)
     replicas = spec.get("replicas")
     return {
@@ -45,14 +53,18 @@ def describe(obj: Mapping[str, Any], m: DatabaseMaintenance, assignment: Assignm
         "kind": rest.MANAGED_DATABASES.kind,
         "name": meta.get("name", ""),
         "engine": spec.get("engine"),
-        "reason": m.reason,
-        "fromVersion": m.from_version,
-        "toVersion": m.to_version,
-        "since": format_time(m.since) if m.since else None,
+        "reason": m.reason if m is not None else None,
+        "fromVersion": m.from_version if m is not None else None,
+        "toVersion": m.to_version if m is not None else None,
+        "since": format_time(m.since) if m is not None and m.since else None,
         "downtimeExpected": not isinstance(replicas, int) or replicas <= 1,
-        "applyImmediately": m.version_update and m.refused is None and bool(spec.get("applyImmediately")),
-        "refused": None if m.refused is None else {"reason": str(m.refused.reason), "message": m.refused.message},
-        **targets.window_fields(assignment, None if m.refused is not None else targets.window_note(assignment)),
+        "applyImmediately": m is not None
+        and m.version_update
+        and refused is None
+        and bool(spec.get("applyImmediately")),
+        "refused": None if refused is None else {"reason": str(refused.reason), "message": refused.message},
+        **targets.window_fields(assignment, None if refused is not None else targets.window_note(assignment)),
+        "backup": backup.wire(),
     }
 
 
@@ -65,16 +77,21 @@ def _notes_cell(item: Mapping[str, Any]) -> str:
     return ", ".join(notes) or "-"
 
 
+def _backup_cell(backup: Mapping[str, Any]) -> str:
+    return Backup(tuple(backup["windows"]), backup["configured"], backup["note"]).cell
+
+
 def render_table(items: list[dict[str, Any]], all_namespaces: bool) -> str:
-    headers = ["name", "engine", "reason", "since", "window", "window start (UTC)", "notes"]
+    headers = ["name", "engine", "reason", "since", "window", "window start (UTC)", "backup", "notes"]
     rows = [
         [
             f"mdb/{item['name']}",
             item["engine"] or "-",
-            item["reason"],
+            item["reason"] or "-",
             item["since"] or "-",
             item["window"] or item["note"] or "-",
             targets.start_cell(item),
+            _backup_cell(item["backup"]),
             _notes_cell(item),
         ]
         for item in items
@@ -85,23 +102,29 @@ def render_table(items: list[dict[str, Any]], all_namespaces: bool) -> str:
 def collect(
     api: kubeapi.Api, namespace: str | None, now: datetime
 ) -> tuple[list[dict[str, Any]], reading.Listing, list[dict[str, str]]]:
-    """Rows (one per pending maintenance) sorted by namespace and name; the read; the invalid windows ignored."""
-    resources = [rest.MANAGED_DATABASES, rest.MAINTENANCE_WINDOWS]
-    listing = reading.read(api, resources, namespace, optional=[rest.MAINTENANCE_WINDOWS])
+    """Rows (one per pending maintenance, or one for a database that no backup window backs up) sorted by
+    namespace and name; the read; the invalid windows ignored."""
+    resources = [rest.MANAGED_DATABASES, rest.MAINTENANCE_WINDOWS, rest.BACKUP_WINDOWS]
+    listing = reading.read(api, resources, namespace, optional=[rest.MAINTENANCE_WINDOWS, rest.BACKUP_WINDOWS])
+    databases = listing.items[rest.MANAGED_DATABASES]
     windows = targets.window_candidates(listing.items[rest.MAINTENANCE_WINDOWS])
+    seen = {str((obj.get("metadata") or {}).get("namespace") or "") for obj in databases}
+    windows = targets.with_cluster_windows(api, windows, seen)
+    backups = Backups(api, listing)
     items: list[dict[str, Any]] = []
     ignored: dict[tuple[str, str], str] = {}
-    for obj in listing.items[rest.MANAGED_DATABASES]:
-        found = database_maintenance(obj)
-        if not found:
-            continue
+    for obj in databases:
         meta = obj.get("metadata") or {}
-        ns = str(meta.get("namespace") or "")
+        ns, labels = str(meta.get("namespace") or ""), dict(meta.get("labels") or {})
+        backup = backups.of(ns, labels)
+        found: list[DatabaseMaintenance | None] = [*database_maintenance(obj)]
+        if not found and backup.configured is not False:
+            continue
         assignment = None
         if listing.readable(rest.MAINTENANCE_WINDOWS, ns):
-            assignment = assign(windows.get(ns, []), dict(meta.get("labels") or {}), now)
+            assignment = assign(windows.get(ns, []), labels, now)
             ignored.update({(ns, i.name): i.problem for i in assignment.ignored})
-        items += [describe(obj, m, assignment) for m in found]
+        items += [describe(obj, m, assignment, backup) for m in found or [None]]
     # Stable sort: a database's version update stays ahead of its announced maintenance.
     items.sort(key=lambda i: (i["namespace"], i["name"]))
     problems = [{"namespace": ns, "name": name, "problem": p} for (ns, name), p in sorted(ignored.items())]

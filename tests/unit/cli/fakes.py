@@ -38,8 +38,8 @@ class FakeApi:
 
     def list_namespaces(self) -> list[str]:
         self._check("list", "namespaces", None)
-        found = {o["metadata"]["namespace"] for items in self.objects.values() for o in items}
-        return sorted(found - {""})  # cluster-scoped objects are stored in namespace ""
+        found = {o["metadata"].get("namespace") for items in self.objects.values() for o in items}
+        return sorted(ns for ns in found if ns)  # cluster-scoped objects are in none
 
     def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
         self._check("get", resource, namespace, name)

@@ -10,8 +10,15 @@ from typing import Any
 import pytest
 
 from maintenance_operator.api import names
-from maintenance_operator.api.rest import MAINTENANCE_WINDOWS, MANAGED_DATABASES
-from maintenance_operator.cli import common, dbs
+from maintenance_operator.api.rest import (
+    BACKUP_WINDOWS,
+    CLUSTER_BACKUP_WINDOWS,
+    CLUSTER_MAINTENANCE_WINDOWS,
+    MAINTENANCE_WINDOWS,
+    MANAGED_DATABASES,
+    NAMESPACES,
+)
+from maintenance_operator.cli import backupwindows, common, dbs
 from maintenance_operator.cli.kubeapi import KubeError
 from maintenance_operator.cli.main import main
 from maintenance_operator.cli.targets import NO_WINDOW, WINDOWS_UNREADABLE
@@ -79,7 +86,21 @@ def cluster() -> FakeApi:
     api.add(MANAGED_DATABASES, mdb("team-b", "shop", engine="mysql", version="8.0.41", current="8.0.40", labels=DATA))
     api.add(MAINTENANCE_WINDOWS, window("team-a", "weekly", selector={"matchLabels": DATA}))
     api.add(MAINTENANCE_WINDOWS, window("team-b", "nightly", schedule="0 22 * * *"))
+    api.add(CLUSTER_BACKUP_WINDOWS, cluster_backup_window("platform-default"))  # every database is backed up
     return api
+
+
+def cluster_backup_window(name: str, namespace_selector: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    spec = {"schedule": "0 13 * * *", "namespaceSelector": dict(namespace_selector or {}), "selector": {}}
+    return {"metadata": {"name": name}, "spec": spec}
+
+
+def backup_window(namespace: str, name: str, selector: Mapping[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"namespace": namespace, "name": name}, "spec": {"selector": dict(selector)}}
+
+
+def namespace(name: str, labels: Mapping[str, str]) -> dict[str, Any]:
+    return {"metadata": {"namespace": "", "name": name, "labels": dict(labels)}}
 
 
 def rows(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -201,11 +222,14 @@ def test_apply_immediately_and_refused() -> None:
 def test_table_columns() -> None:
     items, _, _ = dbs.collect(cluster(), "team-a", NOW)
     lines = dbs.render_table(items, all_namespaces=False).splitlines()
-    assert lines[0].split() == ["NAME", "ENGINE", "REASON", "SINCE", "WINDOW", "WINDOW", "START", "(UTC)", "NOTES"]
+    assert lines[0].split() == [
+        "NAME", "ENGINE", "REASON", "SINCE", "WINDOW", "WINDOW", "START", "(UTC)", "BACKUP", "NOTES"
+    ]  # fmt: skip
     assert lines[1].startswith("mdb/cache ") and NO_WINDOW in lines[1] and SINCE in lines[1]
     orders = lines[2]
     assert orders.startswith("mdb/orders ") and "postgresql" in orders and "version update 16.4 -> 16.6" in orders
     assert "weekly" in orders and WEEKLY_START in orders and orders.rstrip().endswith("downtime expected")
+    assert "ClusterBackupWindow/platform-default" in orders
 
 
 def test_window_open_now() -> None:
@@ -315,3 +339,118 @@ def test_main_empty(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
     monkeypatch.setattr(common, "connect", lambda args: FakeApi())
     assert main(["dbs", "-n", "team-z"]) == 0
     assert capsys.readouterr().err == "No ManagedDatabases need maintenance in namespace team-z.\n"
+
+
+# -- backups: who backs each database up, by the operator's rule --
+
+
+def backups_cluster() -> FakeApi:
+    """team-a: its own BackupWindow for `tier: data`; the cluster windows: `platform-default` for every
+    namespace, and `a-prod` (first by name) for env=prod namespaces only."""
+    api = FakeApi()
+    api.add(MANAGED_DATABASES, mdb("team-a", "orders", labels=DATA))
+    api.add(MANAGED_DATABASES, mdb("team-a", "cache", engine="redis", version="7.2.6", current="7.2.6"))
+    api.add(MANAGED_DATABASES, mdb("team-a", "optout", labels={names.LABEL_WINDOW: names.WINDOW_NONE}))
+    api.add(MANAGED_DATABASES, mdb("team-b", "shop", version="16.6"))
+    api.add(BACKUP_WINDOWS, backup_window("team-a", "daily", {"matchLabels": DATA}))
+    api.add(CLUSTER_BACKUP_WINDOWS, cluster_backup_window("platform-default"))
+    api.add(CLUSTER_BACKUP_WINDOWS, cluster_backup_window("a-prod", {"matchLabels": {"env": "prod"}}))
+    api.add(NAMESPACES, namespace("team-a", {"env": "prod"}))
+    api.add(NAMESPACES, namespace("team-b", {"env": "dev"}))
+    return api
+
+
+def backups(items: list[dict[str, Any]]) -> dict[str, tuple[str | None, list[str], bool | None]]:
+    return {
+        f"{i['namespace']}/{i['name']}": (i["reason"], i["backup"]["windows"], i["backup"]["configured"]) for i in items
+    }
+
+
+def test_each_database_shows_its_backup_window_and_one_without_is_listed_with_nothing_pending() -> None:
+    items, _, _ = dbs.collect(backups_cluster(), None, NOW)
+    assert backups(items) == {
+        "team-a/optout": (None, [], False),  # nothing pending: listed for having no backup window
+        "team-b/shop": ("version update 16.4 -> 16.6", ["ClusterBackupWindow/platform-default"], True),
+    }, "orders (BackupWindow/daily) and cache (ClusterBackupWindow/a-prod) have nothing pending"
+    optout = items[0]
+    assert "maintenance.ops.dev/window=none" in optout["backup"]["note"]
+    line = next(line for line in dbs.render_table(items, all_namespaces=True).splitlines() if "mdb/optout" in line)
+    assert line.split()[:4] == ["team-a", "mdb/optout", "postgresql", "-"] and "none: not backed up" in line
+
+    api = backups_cluster()
+    for obj in api.objects[MANAGED_DATABASES]:
+        obj["metadata"]["annotations"][names.ANNOTATION_REQUIRED] = "database-security"
+    items, _, _ = dbs.collect(api, None, NOW)
+    got = {k: v[1] for k, v in backups(items).items()}
+    assert got == {
+        "team-a/cache": ["ClusterBackupWindow/a-prod"],  # the first by name of those covering team-a
+        "team-a/optout": [],
+        "team-a/orders": ["BackupWindow/daily"],
+        "team-b/shop": ["ClusterBackupWindow/platform-default"],  # a-prod does not cover env=dev
+    }
+
+
+def test_what_may_not_be_read_makes_the_backup_unknown_only_where_it_matters() -> None:
+    api = backups_cluster()
+    api.forbidden.add(("namespaces", "*"))  # no namespace's labels: a-prod's namespaceSelector cannot be told
+    items, _, _ = dbs.collect(api, "team-a", NOW)
+    assert backups(items) == {"team-a/optout": (None, [], False)}, "window=none decides without them"
+    api.objects[MANAGED_DATABASES][1]["metadata"]["annotations"][names.ANNOTATION_REQUIRED] = "security"  # cache
+    (cache,) = [i for i in dbs.collect(api, "team-a", NOW)[0] if i["name"] == "cache"]
+    assert cache["backup"] == {"windows": [], "configured": None, "note": backupwindows.LABELS_UNREADABLE}
+
+    api = backups_cluster()
+    api.objects[CLUSTER_BACKUP_WINDOWS] = [cluster_backup_window("platform-default")]
+    api.forbidden.add(("namespaces", "*"))
+    items, _, _ = dbs.collect(api, "team-a", NOW)
+    assert backups(items) == {"team-a/optout": (None, [], False)}, "a `{}` namespaceSelector needs no labels"
+    assert ("get", "namespaces", "") not in api.calls
+
+    api = backups_cluster()
+    api.forbidden.add(("clusterbackupwindows", None))
+    for obj in api.objects[MANAGED_DATABASES]:
+        obj["metadata"]["annotations"][names.ANNOTATION_REQUIRED] = "database-security"
+    items, _, _ = dbs.collect(api, "team-a", NOW)
+    assert {k: (v[1], v[2]) for k, v in backups(items).items()} == {
+        "team-a/cache": ([], None),
+        "team-a/optout": ([], False),
+        "team-a/orders": (["BackupWindow/daily"], True),  # its own BackupWindow decides without the cluster's
+    }
+    assert items[0]["backup"]["note"] == backupwindows.CLUSTER_UNREADABLE
+    assert dbs.render_table(items, all_namespaces=False).splitlines()[1].split()[-3] == "unknown"
+
+    api.forbidden.add(("backupwindows", "team-a"))
+    items, listing, _ = dbs.collect(api, "team-a", NOW)
+    assert {i["backup"]["note"] for i in items} == {backupwindows.WINDOWS_UNREADABLE}
+    assert [u.wire() for u in listing.unreadable] == [
+        {"namespace": "team-a", "resources": ["backupwindows.maintenance.ops.dev"], "reason": "forbidden"}
+    ]
+
+
+def test_an_invalid_backup_window_backs_up_nothing() -> None:
+    api = backups_cluster()
+    api.objects[BACKUP_WINDOWS] = [
+        backup_window("team-a", "daily", {"matchLabels": DATA}) | {"spec": {"schedule": "x"}}
+    ]
+    api.objects[MANAGED_DATABASES][0]["metadata"]["annotations"][names.ANNOTATION_REQUIRED] = "security"
+    (orders,) = [i for i in dbs.collect(api, "team-a", NOW)[0] if i["name"] == "orders"]
+    assert orders["backup"]["windows"] == ["ClusterBackupWindow/a-prod"]
+
+
+def test_help_names_the_backup_windows(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["dbs", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "ClusterBackupWindow" in text and "listed even with nothing pending" in text
+
+
+def test_a_cluster_maintenance_window_handles_what_no_window_of_the_namespace_selects() -> None:
+    api = cluster()
+    cmw = {
+        "metadata": {"name": "platform-default"},
+        "spec": {"schedule": "0 14 * * 2", "namespaceSelector": {}, "selector": {}},
+    }
+    api.add(CLUSTER_MAINTENANCE_WINDOWS, cmw)
+    got = rows(dbs.collect(api, "team-a", NOW)[0])
+    assert got["team-a/cache/security"]["window"] == "ClusterMaintenanceWindow/platform-default"
+    assert got["team-a/orders/version update 16.4 -> 16.6"]["window"] == "weekly", "its namespace's window wins"

@@ -4,7 +4,7 @@ test sets. Each test file says only its namespace and its clock."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -26,11 +26,17 @@ class Clock:
 
 @asynccontextmanager
 async def fake_runtime(
-    namespace: str, clock: Callable[[], datetime], *, acting: bool = False, state: FakeState | None = None
+    namespace: str | Sequence[str],
+    clock: Callable[[], datetime],
+    *,
+    acting: bool = False,
+    state: FakeState | None = None,
 ) -> AsyncIterator[Runtime]:
-    """A Runtime over a fresh (or the given) fake API; its cache and background tasks are stopped afterwards."""
+    """A Runtime over a fresh (or the given) fake API, its cache watching `namespace` (or each of several); its
+    cache and background tasks are stopped afterwards."""
     client = FakeKubeClient(state if state is not None else FakeState())
-    rt = Runtime(client=client, cache=ClusterCache(client, [namespace]), clock=clock)
+    watched = [namespace] if isinstance(namespace, str) else list(namespace)
+    rt = Runtime(client=client, cache=ClusterCache(client, watched), clock=clock)
     if acting:
         rt.acting.set()
     try:
