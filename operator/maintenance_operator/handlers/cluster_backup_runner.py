@@ -21,7 +21,8 @@ from typing import Any
 
 from maintenance_operator.api import names
 from maintenance_operator.handlers import metrics
-from maintenance_operator.handlers.backup_runner import NO_SNAPSHOT_API, BackupScope, BackupTask, PassStart
+from maintenance_operator.handlers.backup_runner import NO_SNAPSHOT_API, BackupTask, PassStart
+from maintenance_operator.handlers.backup_scope import BackupScope
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.planning.backups import decide as backup_pass
 from maintenance_operator.planning.backups import inputs as pass_inputs
