@@ -10,7 +10,10 @@ from typing import Any
 from maintenance_operator.api import rest
 from maintenance_operator.cli import common, kubeapi, reading, targets
 from maintenance_operator.cli.backupwindows import Backup, Backups
+from maintenance_operator.planning.databases.manifests import statefulset_name
 from maintenance_operator.planning.databases.pending import DatabaseMaintenance, database_maintenance
+from maintenance_operator.planning.targets.pending import pending
+from maintenance_operator.planning.targets.workloads import Workload, workload_from_object
 from maintenance_operator.planning.times import format_time
 from maintenance_operator.planning.windows.assignment import Assignment, assign
 
@@ -35,7 +38,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def describe(
-    obj: Mapping[str, Any], m: DatabaseMaintenance | None, assignment: Assignment | None, backup: Backup
+    obj: Mapping[str, Any],
+    m: DatabaseMaintenance | None,
+    assignment: Assignment | None,
+    backup: Backup,
+    announcements: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """One row as scripts see it (`-o json|yaml`); `m` None: nothing pending, listed for having no backup window;
     `assignment` None: the namespace's windows were unreadable.
@@ -65,6 +72,7 @@ def describe(
         "refused": None if refused is None else {"reason": str(refused.reason), "message": refused.message},
         **targets.window_fields(assignment, None if refused is not None else targets.window_note(assignment)),
         "backup": backup.wire(),
+        "announcements": list(announcements or []),  # [{name, description}] of the Maintenance objects behind it
     }
 
 
@@ -72,6 +80,8 @@ def _notes_cell(item: Mapping[str, Any]) -> str:
     notes = [DOWNTIME] if item["downtimeExpected"] else []
     notes += [IMMEDIATE] if item["applyImmediately"] else []
     notes += [item["note"]] if item["window"] and item["note"] else []  # its window is suspended
+    if item["announcements"]:
+        notes.append("announced by " + ", ".join(a["name"] for a in item["announcements"]))
     if item["refused"]:
         notes.append(f"refused ({item['refused']['reason']}): see kubectl describe mdb/{item['name']}")
     return ", ".join(notes) or "-"
@@ -111,6 +121,9 @@ def collect(
     seen = {str((obj.get("metadata") or {}).get("namespace") or "") for obj in databases}
     windows = targets.with_cluster_windows(api, windows, seen)
     backups = Backups(api, listing)
+    announced = Announced(api, namespace, databases)
+    listing.extra.update(announced.found.extra())
+    listing.notes += announced.found.notes()
     items: list[dict[str, Any]] = []
     ignored: dict[tuple[str, str], str] = {}
     for obj in databases:
@@ -118,17 +131,53 @@ def collect(
         ns, labels = str(meta.get("namespace") or ""), dict(meta.get("labels") or {})
         backup = backups.of(ns, labels)
         found: list[DatabaseMaintenance | None] = [*database_maintenance(obj)]
+        covered, by = announced.of(obj)
+        own = {m.reason for m in found if m is not None}
+        covered = [m for m in covered if m.reason not in own]  # its own annotation says it already
+        found += covered
         if not found and backup.configured is not False:
             continue
         assignment = None
         if listing.readable(rest.MAINTENANCE_WINDOWS, ns):
             assignment = assign(windows.get(ns, []), labels, now)
             ignored.update({(ns, i.name): i.problem for i in assignment.ignored})
-        items += [describe(obj, m, assignment, backup) for m in found or [None]]
+        items += [describe(obj, m, assignment, backup, by if m in covered else None) for m in found or [None]]
     # Stable sort: a database's version update stays ahead of its announced maintenance.
     items.sort(key=lambda i: (i["namespace"], i["name"]))
     problems = [{"namespace": ns, "name": name, "problem": p} for (ns, name), p in sorted(ignored.items())]
     return items, listing, problems
+
+
+class Announced:
+    """The Maintenance announcements still to do on each database, judged as the operator judges them: on its
+    StatefulSet (matched as the database, with the database's labels), done by a restart after `requiredSince`.
+    StatefulSets are read only when some announcement exists, and a caller who may not list them sees none."""
+
+    def __init__(self, api: kubeapi.Api, namespace: str | None, databases: list[dict[str, Any]]) -> None:
+        self.found = targets.read_announcements(api)
+        self._databases = targets.database_labels(databases)
+        self._statefulsets: dict[tuple[str, str], Workload] = {}
+        if self.found.items:
+            read = reading.read(api, [rest.STATEFULSETS], namespace, optional=[rest.STATEFULSETS])
+            for o in read.items[rest.STATEFULSETS]:
+                w = workload_from_object("StatefulSet", o)
+                self._statefulsets[(w.namespace, w.name)] = w
+
+    def of(self, obj: Mapping[str, Any]) -> tuple[list[DatabaseMaintenance], list[dict[str, str]]]:
+        """The database's announced maintenance not yet done (one entry per announcement reason), and the
+        announcements behind it."""
+        meta = obj.get("metadata") or {}
+        ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        live = self._statefulsets.get((ns, statefulset_name(name)))
+        if live is None:
+            return [], []
+        view = self.found.workload(live, self._databases.get(ns, {}))
+        due = pending(view)
+        if not view.announcements or due is None:
+            return [], []
+        named = self.found.described(view.announcements)
+        reasons = {a.reason for a in self.found.items if a.name in view.announcements}
+        return [DatabaseMaintenance(r, due.since) for r in sorted(reasons)], named
 
 
 def run(args: argparse.Namespace) -> int:

@@ -237,7 +237,7 @@ def test_several_announcements_join_reasons_oldest_first() -> None:
     api.add(rest.MAINTENANCES, announcement("kernel", "hardware", since="2026-11-26T00:00:00Z"))
     items, _, _ = apps.collect(api, "team-a", NOW)
     quiet = rows(items)["team-a/deployment/quiet"]
-    assert (quiet["reason"], quiet["since"]) == ("security, hardware", "2026-11-26T00:00:00Z")
+    assert (quiet["reason"], quiet["since"]) == ("security; hardware", "2026-11-26T00:00:00Z")
     assert announcement_names(quiet) == ["openssl", "kernel"]
 
 

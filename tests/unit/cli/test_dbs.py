@@ -15,8 +15,10 @@ from maintenance_operator.api.rest import (
     CLUSTER_BACKUP_WINDOWS,
     CLUSTER_MAINTENANCE_WINDOWS,
     MAINTENANCE_WINDOWS,
+    MAINTENANCES,
     MANAGED_DATABASES,
     NAMESPACES,
+    STATEFULSETS,
 )
 from maintenance_operator.cli import backupwindows, common, dbs
 from maintenance_operator.cli.kubeapi import KubeError
@@ -24,7 +26,8 @@ from maintenance_operator.cli.main import main
 from maintenance_operator.cli.targets import NO_WINDOW, WINDOWS_UNREADABLE
 from maintenance_operator.planning.databases.pending import database_maintenance
 from maintenance_operator.planning.databases.versions import Refusal
-from tests.unit.cli.fakes import FakeApi, window
+from tests.unit.cli.fakes import FakeApi, announcement, window
+from tests.unit.planning.factories import statefulset
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday
 SINCE = "2026-11-20T08:00:00Z"
@@ -308,7 +311,7 @@ def test_main_json_and_warnings(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     assert main(["dbs", "-A", "-o", "json"]) == 0
     out, err = capsys.readouterr()
     data = json.loads(out)
-    assert sorted(data) == ["ignoredWindows", "items", "unreadable"]
+    assert sorted(data) == ["ignoredAnnouncements", "ignoredWindows", "items", "unreadable"]
     assert [i["name"] for i in data["items"]] == ["cache", "orders"]
     resource = "manageddatabases.maintenance.ops.dev"
     assert data["unreadable"] == [{"namespace": "team-b", "resources": [resource], "reason": "forbidden"}]
@@ -454,3 +457,22 @@ def test_a_cluster_maintenance_window_handles_what_no_window_of_the_namespace_se
     got = rows(dbs.collect(api, "team-a", NOW)[0])
     assert got["team-a/cache/security"]["window"] == "ClusterMaintenanceWindow/platform-default"
     assert got["team-a/orders/version update 16.4 -> 16.6"]["window"] == "weekly", "its namespace's window wins"
+
+
+def test_an_announcement_covering_a_database_is_a_row_until_its_statefulset_is_restarted() -> None:
+    """Judged as the operator judges it: on the database's StatefulSet, matched with the database's labels."""
+    api = cluster()
+    targets = {"kinds": ["ManagedDatabase"], "selector": {"matchLabels": DATA}}
+    api.add(MAINTENANCES, announcement("db-cve", "database-security", description="a fix", targets=targets))
+    sts = statefulset("quiet", namespace="team-a", labels={names.LABEL_DATABASE: "quiet"})
+    api.add(STATEFULSETS, sts)
+    items, _, _ = dbs.collect(api, "team-a", NOW)
+    [row] = [i for i in items if i["name"] == "quiet"]
+    assert (row["reason"], row["announcements"]) == ("database-security", [{"name": "db-cve", "description": "a fix"}])
+    assert "announced by db-cve" in dbs.render_table([row], False)
+
+    restarted = {**sts["spec"]["template"]["metadata"].get("annotations", {})}
+    restarted[names.ANNOTATION_RESTARTED_AT] = "2026-11-26T00:00:00Z"  # after its requiredSince
+    sts["spec"]["template"]["metadata"]["annotations"] = restarted
+    items, _, _ = dbs.collect(api, "team-a", NOW)
+    assert [i["name"] for i in items if i["name"] == "quiet"] == [], "done: no row any more"

@@ -20,6 +20,9 @@ from maintenance_operator.planning.targets import selectors
 from maintenance_operator.planning.targets.workloads import Workload
 
 KINDS = ("Deployment", "StatefulSet", "ManagedDatabase")
+# Between the reasons a target is pending for: as a ManagedDatabase's StatefulSet joins its version update and
+# its announced maintenance, so each reason stays one entry of the database's status.
+REASONS_SEPARATOR = "; "
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,12 @@ def effective(w: Workload, covering: Sequence[Announcement]) -> Workload:
     if not covering:
         return w
     ordered = sorted(covering, key=lambda a: (a.since, a.name))
-    reasons = [w.required] if w.required is not None else []
+    reasons = w.required.split(REASONS_SEPARATOR) if w.required else []
     reasons += [a.reason for a in ordered if a.reason not in reasons]
     sinces = [a.since for a in ordered] + ([w.required_since] if w.required_since is not None else [])
     return replace(
         w,
-        required=", ".join(r for r in reasons if r),
+        required=REASONS_SEPARATOR.join(r for r in reasons if r),
         required_since=max(sinces),
         announcements=tuple(a.name for a in ordered),
     )

@@ -118,7 +118,7 @@ def test_one_restart_after_the_latest_requirement_completes_them_all() -> None:
     newer = replace(announcement("newer", since=ANNOUNCED + timedelta(days=1)), reason="hardware")
     own = pending_workload(reason="feature", since=ANNOUNCED - timedelta(days=1))
     covered = effective(own, [newer, older])
-    assert covered.required == "feature, security, hardware" and covered.announcements == ("older", "newer")
+    assert covered.required == "feature; security; hardware" and covered.announcements == ("older", "newer")
     assert covered.required_since == newer.since
     between = replace(own, restarted_at=ANNOUNCED + timedelta(hours=1))
     assert pending(effective(between, [newer, older])) is not None, "a restart before the latest completes nothing"
