@@ -10,7 +10,7 @@ import yaml
 
 from maintenance_operator.api import names, rest
 from maintenance_operator.api.platform import MaintenanceSpec
-from maintenance_operator.cli import announce, common
+from maintenance_operator.cli import announce, common, label_selectors
 from maintenance_operator.cli.kubeapi import KubeError
 from maintenance_operator.cli.main import main
 from maintenance_operator.planning.announcements.matching import announcement_of
@@ -74,19 +74,19 @@ BAD_SELECTORS = [
 
 @pytest.mark.parametrize(("text", "expected"), SELECTORS)
 def test_parse_selector(text: str, expected: dict[str, Any]) -> None:
-    parsed = announce.parse_selector(text)
+    parsed = label_selectors.parse_selector(text)
     assert parsed == expected
-    assert announce.parse_selector(to_query(parsed)) == parsed  # the planning layer's inverse reads back
+    assert label_selectors.parse_selector(to_query(parsed)) == parsed  # the planning layer's inverse reads back
 
 
 @pytest.mark.parametrize(("text", "message"), BAD_SELECTORS)
 def test_parse_selector_refuses(text: str, message: str) -> None:
-    with pytest.raises(announce.SelectorError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        announce.parse_selector(text)
+    with pytest.raises(label_selectors.SelectorError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        label_selectors.parse_selector(text)
 
 
 def test_selector_semantics_as_kubectl() -> None:
-    selector = announce.parse_selector("tier=web,env!=dev,!legacy")
+    selector = label_selectors.parse_selector("tier=web,env!=dev,!legacy")
     assert matches(selector, {"tier": "web", "env": "prod"})
     assert matches(selector, {"tier": "web"})  # != matches a missing key, as kubectl's does
     assert not matches(selector, {"tier": "web", "env": "dev"})
