@@ -1,7 +1,7 @@
 """`kubectl maintenance announce`: create a Maintenance, the platform's announcement over many namespaces.
 
 Label selectors are written as kubectl writes them (`-l 'tier=web,env in (prod,staging),!legacy'`) and parsed
-here into a metav1.LabelSelector, the form the Maintenance's spec stores.
+(`label_selectors`) into a metav1.LabelSelector, the form the Maintenance's spec stores.
 """
 
 from __future__ import annotations
