@@ -36,8 +36,11 @@ class ClusterWindowRunner(WindowRunner):
         return labels.get(names.LABEL_WINDOW) != names.WINDOW_NONE and super().selects(labels)
 
     def covers(self, namespace_labels: Mapping[str, str] | None) -> bool:
-        if self._namespace_selector is None or namespace_labels is None:
+        """`namespace_labels` None (not known: namespaces may not be listed): only `{}` covers it."""
+        if self._namespace_selector is None:
             return False
+        if namespace_labels is None:
+            return not self._namespace_selector
         return selectors.matches(self._namespace_selector, namespace_labels)
 
     def wake_peers(self) -> None:

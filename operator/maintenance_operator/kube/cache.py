@@ -63,9 +63,10 @@ class ClusterCache:
         self._tasks: list[asyncio.Task[None]] = []
         scopes, wanted = _scopes(namespaces)
         self.informers: list[Informer[Any]] = []
-        # Namespaces' labels, for the cluster windows' namespaceSelector: one cluster-wide watch, filtered.
+        # Namespaces' labels, for the cluster windows' namespaceSelector: one cluster-wide watch, filtered. An
+        # account that may not list namespaces still syncs: their labels are then unknown (`namespace_labels`).
         self._add(
-            Collection(rest.NAMESPACES.path()),
+            Collection(rest.NAMESPACES.path(), optional=True),
             lambda obj: _namespace_labels(obj) if watched(_name(obj), namespaces) else None,
             self._namespace,
         )
@@ -131,8 +132,8 @@ class ClusterCache:
         return self._namespaces.get(namespace)
 
     def namespaces(self) -> list[str]:
-        """The watched namespaces that exist."""
-        return list(self._namespaces)
+        """The watched namespaces known: those listed, and those with workloads (when namespaces may not be listed)."""
+        return sorted(set(self._namespaces) | set(self._by_namespace))
 
     def snapshots(self, namespace: str) -> list[SnapshotRecord]:
         return list(self._snapshots.get(namespace, {}).values())

@@ -30,6 +30,9 @@ class Collection:
     path: str  # e.g. /apis/apps/v1/deployments or /apis/apps/v1/namespaces/shop/deployments
     metadata_only: bool = False
     label_selector: str | None = None
+    # What the operator can do without: a 403 on its LIST makes it an empty, synced collection (asked again every
+    # NOT_SERVED_RETRY), instead of a cache that never syncs.
+    optional: bool = False
 
 
 class Expired(Exception):
@@ -98,8 +101,8 @@ class Informer(Generic[T]):
             try:
                 page = await self.client.request("GET", self.collection.path, params=params, accept=accept)
             except ApiError as err:
-                if err.status == 404:
-                    self._not_served()
+                if err.status == 404 or (err.status == 403 and self.collection.optional):
+                    self._not_served(err.status)
                     return
                 if err.status == 410:  # the continue token expired: start over
                     raise Expired from err
@@ -129,9 +132,10 @@ class Informer(Generic[T]):
         self.relists += 1
         self.synced.set()
 
-    def _not_served(self) -> None:
+    def _not_served(self, status: int = 404) -> None:
         if self.served:
-            log.info("%s is not served; checking again every %.0f s", self.collection.path, NOT_SERVED_RETRY)
+            why = "is not served" if status == 404 else "may not be listed (403)"
+            log.info("%s %s; checking again every %.0f s", self.collection.path, why, NOT_SERVED_RETRY)
         self.served = False
         for value in self.items.values():
             self._on_change(value, None)

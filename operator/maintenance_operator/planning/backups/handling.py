@@ -8,7 +8,8 @@
 - A window whose spec is invalid (`problem`) backs up nothing, so it never hides a database from a cluster window.
 
 Pure: the caller passes the windows as candidates (`candidate` parses a window's spec) and the namespace's labels
-(None when the namespace is not known, which no cluster window can then match).
+(None when they are not known, e.g. namespaces may not be listed: then only a cluster window for every namespace,
+`namespaceSelector: {}`, matches).
 """
 
 from collections.abc import Iterable, Mapping
@@ -105,7 +106,14 @@ def handling(
         return BackupHandling(windows=namespaced)
     if labels.get(names.LABEL_WINDOW) == names.WINDOW_NONE:
         return BackupHandling(excluded=True)
-    if namespace_labels is None:
-        return BackupHandling()
-    cluster = sorted(c.name for c in usable if c.cluster and matches(c.namespace_selector or {}, namespace_labels))
+    cluster = sorted(
+        c.name
+        for c in usable
+        if c.cluster
+        and (
+            not c.namespace_selector
+            if namespace_labels is None
+            else matches(c.namespace_selector or {}, namespace_labels)
+        )
+    )
     return BackupHandling(cluster=cluster[0] if cluster else None)

@@ -42,7 +42,8 @@ def cluster(name: str, selector: dict[str, Any] = ALL, ns: dict[str, Any] = ALL)
         ([cluster("a", ns=PROD), cluster("b")], {"env": "prod"}, {}, BackupHandling(cluster="a")),
         ([cluster("a", ns=PROD), cluster("b")], {"env": "dev"}, {}, BackupHandling(cluster="b")),
         ([cluster("a", selector=TIER_A)], {}, {"tier": "b"}, BackupHandling()),
-        ([cluster("a")], None, {}, BackupHandling()),  # namespace not known
+        ([cluster("a")], None, {}, BackupHandling(cluster="a")),  # labels not known: `{}` covers every namespace
+        ([cluster("a", ns=PROD)], None, {}, BackupHandling()),  # ... a namespaceSelector cannot be judged
     ],
 )
 def test_handling(
