@@ -82,7 +82,15 @@ def for_announcement(w: Workload, a: Announcement) -> Workload:
     return replace(w, required=a.reason, required_since=a.since, announcements=(a.name,))
 
 
-def announcement_of(name: str, spec: Mapping[str, Any], created: datetime | None) -> Announcement | str:
+NODES_DISABLED = (
+    "spec.targets.nodes: node maintenance is not enabled in this operator: start it with --node-maintenance and "
+    "install deploy/components/node-maintenance (its node permissions); until then no node is touched"
+)
+
+
+def announcement_of(
+    name: str, spec: Mapping[str, Any], created: datetime | None, *, nodes_enabled: bool = False
+) -> Announcement | str:
     """A Maintenance object's announcement (`requiredSince` defaults to its creation), or why its spec cannot be
     used: what the CRD schema cannot refuse at admission (a selector's values, an unparsable time). One
     conversion for the operator and the CLI, so both cover exactly the same targets."""
@@ -91,6 +99,8 @@ def announcement_of(name: str, spec: Mapping[str, Any], created: datetime | None
     except ValidationError as err:
         return describe_errors(err)
     targets = parsed.targets
+    if targets.nodes is not None and not nodes_enabled:
+        return NODES_DISABLED
     for field, selector in (("namespaceSelector", targets.namespace_selector), ("selector", targets.selector)):
         if (problem := selectors.selector_problem(selector.wire())) is not None:
             return f"spec.targets.{field}: {problem}"
