@@ -6,8 +6,9 @@ before (by its owner, by kubectl drain) is never uncordoned by us, and a new lea
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from maintenance_operator.planning.times import format_time
 
@@ -22,10 +23,22 @@ class NodeState:
     name: str
     unschedulable: bool
     annotations: Mapping[str, str]
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cordoned_by(self) -> str | None:
         return self.annotations.get(CORDONED_BY)
+
+
+def node_state(obj: Mapping[str, Any]) -> NodeState:
+    """From a Node as the API server returns it."""
+    meta = obj.get("metadata") or {}
+    return NodeState(
+        name=str(meta.get("name") or ""),
+        unschedulable=(obj.get("spec") or {}).get("unschedulable") is True,
+        annotations=dict(meta.get("annotations") or {}),
+        labels=dict(meta.get("labels") or {}),
+    )
 
 
 @dataclass(frozen=True)
