@@ -71,6 +71,13 @@ def _add_scope_and_serving(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--probe-address", default="0.0.0.0", help="address of the probes (default 0.0.0.0)")
     parser.add_argument(
+        "--node-maintenance",
+        action="store_true",
+        help="serve node (hardware) maintenance: Maintenance announcements with targets.nodes cordon those nodes and "
+        "make the workloads with pods there pending; watches Nodes and pods, so it needs the node permissions of "
+        "deploy/components/node-maintenance (default off: such announcements are Ready=False, no node is touched)",
+    )
+    parser.add_argument(
         "--liveness",
         default=None,
         metavar="URL",
@@ -225,9 +232,15 @@ async def run(args: argparse.Namespace) -> int:
     creds = load_credentials(args.kubeconfig, args.context)
     identity = args.leader_election_id or default_identity()
     client = KubeClient(creds, user_agent=f"maintenance-operator ({identity})")
-    cache = ClusterCache(client, args.namespace, page_size=args.cache_page_size, watch_seconds=args.watch_timeout)
+    cache = ClusterCache(
+        client,
+        args.namespace,
+        page_size=args.cache_page_size,
+        watch_seconds=args.watch_timeout,
+        nodes=args.node_maintenance,
+    )
     hosts = webhooks.parse_patterns(args.notice_webhook_allowed_hosts)
-    runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts)
+    runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts, node_maintenance=args.node_maintenance)
     cache_events = CacheEvents(runtime)
     cache_events.subscribe()
     stop = asyncio.Event()

@@ -8,11 +8,13 @@ cached workloads themselves (`planning.announcements.progress`), never from what
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from maintenance_operator.api import names
 from maintenance_operator.handlers import metrics
+from maintenance_operator.handlers.node_maintenance import NodeMaintenance, parse_recorded
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.kube import status
@@ -30,6 +32,7 @@ class AnnouncementRunner(TaskLoop):
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
         super().__init__(runtime, body)
         self.announcement: matching.Announcement | str = "not parsed yet"
+        self.nodes = NodeMaintenance(runtime)
         self._resolve()
 
     def update(self, body: Mapping[str, Any]) -> None:
@@ -38,16 +41,31 @@ class AnnouncementRunner(TaskLoop):
 
     async def stop(self) -> None:
         await super().stop()
-        if self.runtime.announcements.pop(self.uid, None) is not None:
+        gone = self.runtime.announcements.pop(self.uid, None)
+        if gone is not None:
             self.runtime.wake_every_window()  # withdrawn: what it made pending and was not done is no longer
+            if gone.nodes is not None and self.runtime.acting.is_set():
+                others = [n for a in self.runtime.announcements.values() if a.nodes for n in self.nodes.selected(a)]
+                await self.nodes.withdraw(self.name, others, self.clock())
         metrics.forget_announcement(self.name)
 
     def _resolve(self) -> None:
         """Take the spec into use at once (not at the next pass), so every window sees the same announcements."""
         meta = self.body["metadata"]
         made = matching.announcement_of(
-            self.name, self.body.get("spec") or {}, parse_time(meta.get("creationTimestamp"))
+            self.name,
+            self.body.get("spec") or {},
+            parse_time(meta.get("creationTimestamp")),
+            nodes_enabled=self.runtime.node_maintenance,
         )
+        if not isinstance(made, str) and made.affected is not None:  # a node announcement: what it covers
+            before = parse_recorded(self._status.get("affected") or [])
+            if isinstance(self.announcement, matching.Announcement) and self.announcement.affected is not None:
+                before |= self.announcement.affected
+            made = replace(made, affected=self.nodes.affected(made, before))
+        self._take(made)
+
+    def _take(self, made: matching.Announcement | str) -> None:
         if made == self.announcement:
             return
         self.announcement = made
@@ -77,9 +95,14 @@ class AnnouncementRunner(TaskLoop):
             self.event("InvalidSpec", a, now, warning=True, once=f"invalid{generation}")
             metrics.forget_announcement(self.name)
             return None
+        node_status = None
+        if a.affected is not None:
+            self._resolve()  # pods moved, nodes changed: the workloads it covers may have grown
+            a = self.announcement if isinstance(self.announcement, matching.Announcement) else a
+            node_status = await self.nodes.apply(a, now)
         p = progress.progress(a, self.covered(a), now)
         metrics.set_announcement(self.name, p)
-        new = announcement_status.maintenance_status(self._status, generation, a, p, now)
+        new = announcement_status.maintenance_status(self._status, generation, a, p, now, node_status)
         await self.write_status(new, min_interval=STATUS_MIN_INTERVAL)
         self._tell(a, p, now)
         later = [a.deadline] if a.deadline is not None and a.deadline > now else []

@@ -55,6 +55,11 @@ class Announcement:
     since: datetime  # spec.requiredSince, else the announcement's creation
     deadline: datetime | None
     targets: Targets
+    # Node maintenance (`targets.nodes`): the node selector, whether to cordon, and the workloads it covers (those
+    # with pods on the selected nodes, and those that had: recorded in its status). None: not a node announcement.
+    nodes: Mapping[str, Any] | None = None
+    cordon: bool = True
+    affected: frozenset[tuple[str, str, str]] | None = None
 
 
 def effective(w: Workload, covering: Sequence[Announcement]) -> Workload:
@@ -119,6 +124,9 @@ def announcement_of(
             kinds=frozenset(targets.kinds),
             images=tuple(targets.images),
         ),
+        nodes=targets.nodes.wire() if targets.nodes is not None else None,
+        cordon=parsed.cordon,
+        affected=frozenset() if targets.nodes is not None else None,
     )
 
 
@@ -151,6 +159,8 @@ def covers(
     databases: Mapping[str, Mapping[str, str]],
 ) -> bool:
     """Whether `a` covers the workload (see `announced`)."""
+    if a.affected is not None and w.key not in a.affected:
+        return False
     kind, labels = target_of(w, databases)
     return covers_target(a, kind, labels, w.images, namespace_labels)
 
