@@ -1,0 +1,148 @@
+"""Node (hardware) maintenance through the apps' own windows (issue 16): a Maintenance with targets.nodes cordons
+the node and makes each workload with pods there pending, each moved off in its own window; once none is left the
+node is marked drained; withdrawn, the node is uncordoned as it was found. Pods are counted from the cluster."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cluster.cluster import REPO_ROOT, LocalCluster
+from tests.integration.conftest import running
+from tests.integration.operator_process import OperatorProcess
+from tests.integration.polling import eventually
+from tests.integration.test_maintenance_window import iso, run_now
+from tests.integration.workloads import apply, deployment, wait_rolled_out, window
+
+pytestmark = pytest.mark.integration
+
+JANUARY_3 = "0 3 1 1 *"  # the windows open only by run-now
+SPREAD = {
+    "topologySpreadConstraints": [
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]},
+        }
+    ]
+}
+COMPONENT_ROLE = REPO_ROOT / "deploy" / "components" / "node-maintenance" / "clusterrole.yaml"
+
+
+@pytest.fixture
+def node_operator(
+    crds: LocalCluster,
+    namespace: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    operator_kubeconfig: Path | None,
+) -> Iterator[OperatorProcess]:
+    """The operator with --node-maintenance, under the ServiceAccount with the component's node permissions."""
+    crds.kubectl("apply", "-f", str(COMPONENT_ROLE))
+    yield from running(crds, namespace, tmp_path, request, operator_kubeconfig, ["--node-maintenance"])
+
+
+def pods_by_node(cluster: LocalCluster, namespace: str, app: str) -> dict[str, int]:
+    items = cluster.kubectl_json("get", "pods", "-n", namespace, "-l", f"app={app}")["items"]
+    found: dict[str, int] = {}
+    for pod in items:
+        if pod["metadata"].get("deletionTimestamp"):
+            continue
+        node = pod["spec"].get("nodeName") or ""
+        found[node] = found.get(node, 0) + 1
+    return found
+
+
+@pytest.fixture
+def announced_node(crds: LocalCluster, namespace: str) -> Iterator[dict[str, str]]:
+    """The node label this test's Maintenance selects, put on the node it picks; always taken off, and the node
+    uncordoned, afterwards (nodes are shared by every test)."""
+    key = f"rack.test.maintenance.ops.dev/{namespace[-6:]}"
+    chosen: dict[str, str] = {"key": key}
+    try:
+        yield chosen
+    finally:
+        crds.kubectl("delete", "mnt", namespace, "--ignore-not-found", "--wait=true")
+        if "node" in chosen:
+            crds.kubectl("label", "node", chosen["node"], f"{key}-", check=False)
+            crds.kubectl("uncordon", chosen["node"], check=False)
+            crds.kubectl(
+                "annotate", "node", chosen["node"], "maintenance.ops.dev/cordoned-by-", "maintenance.ops.dev/drained-"
+            )
+
+
+def node_of(cluster: LocalCluster, name: str) -> dict[str, Any]:
+    node: dict[str, Any] = cluster.kubectl_json("get", "node", name)
+    return node
+
+
+def test_a_node_is_emptied_in_each_apps_own_window_then_marked_drained_and_left_as_found(
+    crds: LocalCluster, namespace: str, announced_node: dict[str, str], node_operator: OperatorProcess
+) -> None:
+    cluster = crds
+    apply(
+        cluster,
+        namespace,
+        window("team-a", {"matchLabels": {"tier": "a"}}, schedule=JANUARY_3),
+        window("team-b", {"matchLabels": {"tier": "b"}}, schedule=JANUARY_3),
+        deployment("alpha", {"tier": "a"}, replicas=6, pod_spec=SPREAD),
+        deployment("beta", {"tier": "b"}, replicas=6, pod_spec=SPREAD),
+    )
+    wait_rolled_out(cluster, namespace, "deployment/alpha", "deployment/beta")
+    alpha, beta = pods_by_node(cluster, namespace, "alpha"), pods_by_node(cluster, namespace, "beta")
+    shared = sorted(n for n in alpha if n in beta)
+    assert shared, f"the spread put pods of both on one node: {alpha}, {beta}"
+    node = announced_node["node"] = shared[0]
+    cluster.kubectl("label", "node", node, f"{announced_node['key']}=7")
+
+    since = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
+    eventually(lambda: datetime.now(UTC) >= since + timedelta(seconds=1), what="requiredSince to pass")
+    body = {
+        "apiVersion": "maintenance.ops.dev/v1alpha1",
+        "kind": "Maintenance",
+        "metadata": {"name": namespace},
+        "spec": {
+            "reason": "hardware",
+            "description": "the machine is replaced",
+            "requiredSince": iso(since),
+            "targets": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+                "nodes": {"matchLabels": {announced_node["key"]: "7"}},
+            },
+        },
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(body))
+
+    eventually(lambda: node_of(cluster, node)["spec"].get("unschedulable") is True, what="the node cordoned")
+    annotations = node_of(cluster, node)["metadata"].get("annotations") or {}
+    assert annotations.get("maintenance.ops.dev/cordoned-by") == f"Maintenance/{namespace}"
+
+    def status() -> dict[str, Any]:
+        found: dict[str, Any] = cluster.kubectl_json("get", "mnt", namespace).get("status") or {}
+        return found
+
+    eventually(lambda: (status().get("total"), status().get("pending")) == (2, 2), what="alpha and beta pending")
+
+    run_now(cluster, namespace, "team-a")
+    eventually(lambda: node not in pods_by_node(cluster, namespace, "alpha"), timeout=120, what="alpha moved off")
+    wait_rolled_out(cluster, namespace, "deployment/alpha")
+    assert pods_by_node(cluster, namespace, "beta").get(node), "beta waits for its own window"
+    assert "maintenance.ops.dev/drained" not in (node_of(cluster, node)["metadata"].get("annotations") or {})
+
+    run_now(cluster, namespace, "team-b")
+    eventually(lambda: node not in pods_by_node(cluster, namespace, "beta"), timeout=120, what="beta moved off")
+    eventually(
+        lambda: "maintenance.ops.dev/drained" in (node_of(cluster, node)["metadata"].get("annotations") or {}),
+        what="the node marked drained",
+    )
+    done = eventually(lambda: (s := status()).get("pending") == 0 and s, what="the announcement complete")
+    assert (done["total"], done["doneByWindow"]) == (2, 2), done
+    [shown] = done["nodes"]
+    assert (shown["name"], shown["podsLeft"], shown["cordoned"]) == (node, 0, True), shown
+
+    cluster.kubectl("delete", "mnt", namespace, "--wait=true")
+    eventually(lambda: not node_of(cluster, node)["spec"].get("unschedulable"), what="uncordoned, as found")
