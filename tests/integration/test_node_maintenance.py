@@ -70,9 +70,8 @@ def announced_node(crds: LocalCluster, namespace: str) -> Iterator[dict[str, str
         if "node" in chosen:
             crds.kubectl("label", "node", chosen["node"], f"{key}-", check=False)
             crds.kubectl("uncordon", chosen["node"], check=False)
-            crds.kubectl(
-                "annotate", "node", chosen["node"], "maintenance.ops.dev/cordoned-by-", "maintenance.ops.dev/drained-"
-            )
+            marks = ("maintenance.ops.dev/cordoned-by-", "maintenance.ops.dev/drained-")
+            crds.kubectl("annotate", "node", chosen["node"], *marks, check=False)
 
 
 def node_of(cluster: LocalCluster, name: str) -> dict[str, Any]:

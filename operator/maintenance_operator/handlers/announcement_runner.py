@@ -99,7 +99,7 @@ class AnnouncementRunner(TaskLoop):
         if a.affected is not None:
             self._resolve()  # pods moved, nodes changed: the workloads it covers may have grown
             a = self.announcement if isinstance(self.announcement, matching.Announcement) else a
-            node_status = await self.nodes.apply(a, now)
+            node_status = await self.nodes.apply(a, {w.key for w in self.covered(a)}, now)
         p = progress.progress(a, self.covered(a), now)
         metrics.set_announcement(self.name, p)
         new = announcement_status.maintenance_status(self._status, generation, a, p, now, node_status)

@@ -46,14 +46,15 @@ class NodeMaintenance:
         """The workloads with pods on the selected nodes now, and those recorded before (moved off since)."""
         return before | progress.affected(self.runtime.cache.placements(), self.selected(a))
 
-    async def apply(self, a: Announcement, now: datetime) -> list[NodeProgressStatus]:
-        """Cordon the selected nodes, mark the drained ones; each node's progress for the status."""
+    async def apply(self, a: Announcement, maintained: set[Key], now: datetime) -> list[NodeProgressStatus]:
+        """Cordon the selected nodes, mark the drained ones (no pod of a `maintained` workload left); each node's
+        progress for the status."""
         states = self.runtime.cache.nodes()
         placements = self.runtime.cache.placements()
         shown: list[NodeProgressStatus] = []
         for name in self.selected(a):
             state = states[name]
-            p = progress.node_progress(name, placements)
+            p = progress.node_progress(name, placements, maintained)
             patch = cordon.while_announced(state, a.name, a.cordon, p.drained, now)
             if patch is not None:
                 await nodes.patch_node(self.runtime.client, patch)
