@@ -43,7 +43,10 @@ def node_operator(
 ) -> Iterator[OperatorProcess]:
     """The operator with --node-maintenance, under the ServiceAccount with the component's node permissions."""
     crds.kubectl("apply", "-f", str(COMPONENT_ROLE))
-    yield from running(crds, namespace, tmp_path, request, operator_kubeconfig, ["--node-maintenance"])
+    try:
+        yield from running(crds, namespace, tmp_path, request, operator_kubeconfig, ["--node-maintenance"])
+    finally:  # the suite's other operators run without node permissions, as deploy/base installs them
+        crds.kubectl("delete", "-f", str(COMPONENT_ROLE), "--ignore-not-found")
 
 
 def pods_by_node(cluster: LocalCluster, namespace: str, app: str) -> dict[str, int]:
