@@ -45,8 +45,9 @@ class AnnouncementRunner(TaskLoop):
         if gone is not None:
             self.runtime.wake_every_window()  # withdrawn: what it made pending and was not done is no longer
             if gone.nodes is not None and self.runtime.acting.is_set():
-                others = [n for a in self.runtime.announcements.values() if a.nodes for n in self.nodes.selected(a)]
-                await self.nodes.withdraw(self.name, others, self.clock())
+                await self.nodes.withdraw(
+                    gone.stamp, self.nodes.selected(gone), self.nodes.covered_elsewhere(), self.clock()
+                )
         metrics.forget_announcement(self.name)
 
     def _resolve(self) -> None:

@@ -39,8 +39,20 @@ class NodeMaintenance:
         self.runtime = runtime
 
     def selected(self, a: Announcement) -> list[str]:
-        labels = {name: state.labels for name, state in self.runtime.cache.nodes().items()}
-        return progress.selected_nodes(a.nodes or {}, labels)
+        """The nodes `a` announces: by its selector, or the node whose annotation it is."""
+        states = self.runtime.cache.nodes()
+        if a.node_names is not None:
+            return [n for n in a.node_names if n in states]
+        return progress.selected_nodes(a.nodes or {}, {name: state.labels for name, state in states.items()})
+
+    def covered_elsewhere(self, but: str = "") -> set[str]:
+        """The nodes the node announcements other than `but` (a stamp) cover."""
+        return {
+            n
+            for a in self.runtime.announcements.values()
+            if a.affected is not None and a.stamp != but
+            for n in self.selected(a)
+        }
 
     def affected(self, a: Announcement, before: frozenset[Key]) -> frozenset[Key]:
         """The workloads with pods on the selected nodes now, and those recorded before (moved off since)."""
@@ -55,7 +67,7 @@ class NodeMaintenance:
         for name in self.selected(a):
             state = states[name]
             p = progress.node_progress(name, placements, maintained)
-            patch = cordon.while_announced(state, a.name, a.cordon, p.drained, now)
+            patch = cordon.while_announced(state, a.stamp, a.cordon, p.drained, now)
             if patch is not None:
                 await nodes.patch_node(self.runtime.client, patch)
                 self._tell(name, patch, now)
@@ -63,13 +75,14 @@ class NodeMaintenance:
                 shown.append(self._status(state, p, patch))
         return shown
 
-    async def withdraw(self, name: str, still_covered: Iterable[str], now: datetime) -> None:
-        """The announcement `name` is gone: each node it cordoned or marked goes back as it was found, unless
-        another announcement (`still_covered`: the nodes others select) still covers it."""
-        others = set(still_covered)
-        for state in self.runtime.cache.nodes().values():
-            patch = cordon.when_withdrawn(state, name, still_wanted=state.name in others)
-            if patch is not None and (state.cordoned_by == cordon.stamp(name) or cordon.DRAINED in state.annotations):
+    async def withdraw(self, mine: str, announced: Iterable[str], still_covered: Iterable[str], now: datetime) -> None:
+        """The announcement `mine` is gone: each of its `announced` nodes it cordoned or marked goes back as it was found,
+        unless another announcement (`still_covered`: the nodes others cover) still covers it."""
+        others, states = set(still_covered), self.runtime.cache.nodes()
+        marked = {n for n, state in states.items() if state.cordoned_by == mine}  # also those no longer selected
+        for state in (states[n] for n in sorted(set(announced) | marked) if n in states):
+            patch = cordon.when_withdrawn(state, mine, still_wanted=state.name in others)
+            if patch is not None:
                 await nodes.patch_node(self.runtime.client, patch)
                 self._tell(state.name, patch, now)
 

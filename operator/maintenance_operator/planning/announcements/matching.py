@@ -60,6 +60,12 @@ class Announcement:
     nodes: Mapping[str, Any] | None = None
     cordon: bool = True
     affected: frozenset[tuple[str, str, str]] | None = None
+    owner: str = ""  # who announces it, as nodes are marked (`cordoned-by`): `Maintenance/<name>` unless set
+    node_names: tuple[str, ...] | None = None  # a node's own annotation names its node instead of a selector
+
+    @property
+    def stamp(self) -> str:
+        return self.owner or f"{names.MAINTENANCE}/{self.name}"
 
 
 def effective(w: Workload, covering: Sequence[Announcement]) -> Workload:

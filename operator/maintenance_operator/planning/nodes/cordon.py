@@ -51,14 +51,9 @@ class NodePatch:
     event: tuple[str, str] | None  # (reason, message) told on the node
 
 
-def stamp(announcement: str) -> str:
-    return f"Maintenance/{announcement}"
-
-
-def while_announced(node: NodeState, announcement: str, cordon: bool, drained: bool, now: datetime) -> NodePatch | None:
-    """The node's patch while `announcement` covers it (None: nothing to change). `drained`: no pod of a
-    maintained workload is left on it."""
-    mine = stamp(announcement)
+def while_announced(node: NodeState, mine: str, cordon: bool, drained: bool, now: datetime) -> NodePatch | None:
+    """The node's patch while the announcement `mine` (`Maintenance/<name>`, or `Node/<name>` for a node's own
+    annotation) covers it (None: nothing to change). `drained`: no pod of a maintained workload is left on it."""
     unschedulable: bool | None = None
     annotations: dict[str, str | None] = {}
     event = None
@@ -73,10 +68,9 @@ def while_announced(node: NodeState, announcement: str, cordon: bool, drained: b
     return NodePatch(node.name, unschedulable, annotations, event)
 
 
-def when_withdrawn(node: NodeState, announcement: str, still_wanted: bool) -> NodePatch | None:
-    """The node's patch once `announcement` no longer covers it (`still_wanted`: another announcement does):
+def when_withdrawn(node: NodeState, mine: str, still_wanted: bool) -> NodePatch | None:
+    """The node's patch once the announcement `mine` no longer covers it (`still_wanted`: another one does):
     uncordoned only if this announcement cordoned it, and the drained mark removed, once none covers it."""
-    mine = stamp(announcement)
     annotations: dict[str, str | None] = {}
     unschedulable: bool | None = None
     event = None
