@@ -76,8 +76,8 @@ class NodeMaintenance:
         return shown
 
     async def withdraw(self, mine: str, announced: Iterable[str], still_covered: Iterable[str], now: datetime) -> None:
-        """The announcement `mine` is gone: each of its `announced` nodes it cordoned or marked goes back as it was found,
-        unless another announcement (`still_covered`: the nodes others cover) still covers it."""
+        """The announcement `mine` is gone: each of its `announced` nodes it cordoned or marked goes back as it was
+        found, unless another announcement (`still_covered`: the nodes others cover) still covers it."""
         others, states = set(still_covered), self.runtime.cache.nodes()
         marked = {n for n, state in states.items() if state.cordoned_by == mine}  # also those no longer selected
         for state in (states[n] for n in sorted(set(announced) | marked) if n in states):
