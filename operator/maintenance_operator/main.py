@@ -16,6 +16,7 @@ import kopf
 from prometheus_client import start_http_server
 
 from maintenance_operator.handlers import runtime as rt
+from maintenance_operator.handlers.annotated_nodes import AnnotatedNodes
 from maintenance_operator.handlers.cache_events import CacheEvents
 from maintenance_operator.handlers.leader_election import LeaderElection
 from maintenance_operator.handlers.probes import start_probes
@@ -263,6 +264,10 @@ async def run(args: argparse.Namespace) -> int:
     probes = await start_probes(args.probe_address, args.probe_port, cache.synced, election)
     await cache.start()
     background = [asyncio.create_task(cache_events.act_when_ready(election), name="act when ready")]
+    if args.node_maintenance:  # nodes annotated maintenance.ops.dev/required: announcements of their own
+        annotated = AnnotatedNodes(runtime)
+        cache.node_listeners.append(annotated.wake)
+        background.append(asyncio.create_task(annotated.run(), name="annotated nodes"))
     if election is not None:
         background.append(asyncio.create_task(election.run(), name="leader election"))
 

@@ -73,7 +73,12 @@ def announced_node(crds: LocalCluster, namespace: str) -> Iterator[dict[str, str
         if "node" in chosen:
             crds.kubectl("label", "node", chosen["node"], f"{key}-", check=False)
             crds.kubectl("uncordon", chosen["node"], check=False)
-            marks = ("maintenance.ops.dev/cordoned-by-", "maintenance.ops.dev/drained-")
+            marks = (
+                "maintenance.ops.dev/cordoned-by-",
+                "maintenance.ops.dev/drained-",
+                "maintenance.ops.dev/required-",
+                "maintenance.ops.dev/required-since-",
+            )
             crds.kubectl("annotate", "node", chosen["node"], *marks, check=False)
 
 
@@ -147,4 +152,39 @@ def test_a_node_is_emptied_in_each_apps_own_window_then_marked_drained_and_left_
     assert (shown["name"], shown["podsLeft"], shown["cordoned"]) == (node, 0, True), shown
 
     cluster.kubectl("delete", "mnt", namespace, "--wait=true")
+    eventually(lambda: not node_of(cluster, node)["spec"].get("unschedulable"), what="uncordoned, as found")
+
+
+def test_a_node_annotated_required_is_an_announcement_of_its_own(
+    crds: LocalCluster, namespace: str, announced_node: dict[str, str], node_operator: OperatorProcess
+) -> None:
+    cluster = crds
+    apply(
+        cluster,
+        namespace,
+        window("team", {}, schedule=JANUARY_3),
+        deployment("gamma", {"tier": "c"}, replicas=6, pod_spec=SPREAD),
+    )
+    wait_rolled_out(cluster, namespace, "deployment/gamma")
+    node = announced_node["node"] = sorted(pods_by_node(cluster, namespace, "gamma"))[0]
+    cluster.kubectl("annotate", "node", node, "maintenance.ops.dev/required=")  # empty: hardware
+
+    eventually(lambda: node_of(cluster, node)["spec"].get("unschedulable") is True, what="the node cordoned")
+    marks = node_of(cluster, node)["metadata"]["annotations"]
+    assert marks.get("maintenance.ops.dev/cordoned-by") == f"Node/{node}"
+    assert marks.get("maintenance.ops.dev/required-since"), "stamped once, so every replica sees one time"
+
+    def pending() -> list[dict[str, Any]]:
+        status = cluster.kubectl_json("get", "mw", "team", "-n", namespace).get("status") or {}
+        return [p for p in status.get("pending") or [] if p["name"] == "gamma"]
+
+    [gamma] = eventually(pending, what="gamma pending for the node")
+    assert (gamma["reason"], gamma.get("announcements")) == ("hardware", [f"Node/{node}"]), gamma
+    run_now(cluster, namespace, "team")
+    eventually(lambda: node not in pods_by_node(cluster, namespace, "gamma"), timeout=120, what="gamma moved off")
+    eventually(
+        lambda: "maintenance.ops.dev/drained" in (node_of(cluster, node)["metadata"].get("annotations") or {}),
+        what="the node marked drained",
+    )
+    cluster.kubectl("annotate", "node", node, "maintenance.ops.dev/required-", "maintenance.ops.dev/required-since-")
     eventually(lambda: not node_of(cluster, node)["spec"].get("unschedulable"), what="uncordoned, as found")
