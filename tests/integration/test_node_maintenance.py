@@ -15,7 +15,7 @@ from tests.integration.conftest import running
 from tests.integration.operator_process import OperatorProcess
 from tests.integration.polling import eventually
 from tests.integration.test_maintenance_window import iso, run_now
-from tests.integration.workloads import apply, deployment, wait_rolled_out, window
+from tests.integration.workloads import apply, deployment, events_for, wait_rolled_out, window
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +29,12 @@ SPREAD = {
             "labelSelector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]},
         }
     ]
+}
+PDB = {
+    "apiVersion": "policy/v1",
+    "kind": "PodDisruptionBudget",
+    "metadata": {"name": "solo"},
+    "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "solo"}}},
 }
 COMPONENT_ROLE = REPO_ROOT / "deploy" / "components" / "node-maintenance" / "clusterrole.yaml"
 
@@ -91,19 +97,23 @@ def test_a_node_is_emptied_in_each_apps_own_window_then_marked_drained_and_left_
     crds: LocalCluster, namespace: str, announced_node: dict[str, str], node_operator: OperatorProcess
 ) -> None:
     cluster = crds
+    # A year's notice: each target is told at once, the notice saying whether it means downtime.
+    notice = {"schedule": JANUARY_3, "noticeBefore": "8760h"}
     apply(
         cluster,
         namespace,
-        window("team-a", {"matchLabels": {"tier": "a"}}, schedule=JANUARY_3),
-        window("team-b", {"matchLabels": {"tier": "b"}}, schedule=JANUARY_3),
+        window("team-a", {"matchLabels": {"tier": "a"}}, **notice),
+        window("team-b", {"matchLabels": {"tier": "b"}}, **notice),
         deployment("alpha", {"tier": "a"}, replicas=6, pod_spec=SPREAD),
         deployment("beta", {"tier": "b"}, replicas=6, pod_spec=SPREAD),
+        deployment("solo", {"tier": "b"}, replicas=1),  # one replica, a PodDisruptionBudget that allows no eviction
+        PDB,
     )
-    wait_rolled_out(cluster, namespace, "deployment/alpha", "deployment/beta")
+    wait_rolled_out(cluster, namespace, "deployment/alpha", "deployment/beta", "deployment/solo")
+    [node] = pods_by_node(cluster, namespace, "solo")
     alpha, beta = pods_by_node(cluster, namespace, "alpha"), pods_by_node(cluster, namespace, "beta")
-    shared = sorted(n for n in alpha if n in beta)
-    assert shared, f"the spread put pods of both on one node: {alpha}, {beta}"
-    node = announced_node["node"] = shared[0]
+    assert node in alpha and node in beta, f"the spread put pods of alpha and beta beside solo's: {alpha}, {beta}"
+    announced_node["node"] = node
     cluster.kubectl("label", "node", node, f"{announced_node['key']}=7")
 
     since = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
@@ -132,7 +142,15 @@ def test_a_node_is_emptied_in_each_apps_own_window_then_marked_drained_and_left_
         found: dict[str, Any] = cluster.kubectl_json("get", "mnt", namespace).get("status") or {}
         return found
 
-    eventually(lambda: (status().get("total"), status().get("pending")) == (2, 2), what="alpha and beta pending")
+    eventually(lambda: (status().get("total"), status().get("pending")) == (3, 3), what="alpha, beta, solo pending")
+    told = eventually(lambda: events_for(cluster, namespace, "solo", "MaintenanceScheduled"), what="solo's notice")
+    assert "Downtime expected" in told[0]["message"] and f"Maintenance {namespace}" in told[0]["message"]
+
+    # solo's owners restart it themselves (a rollout, which its PDB does not stop): done by self-service.
+    cluster.kubectl("rollout", "restart", "-n", namespace, "deployment/solo")
+    wait_rolled_out(cluster, namespace, "deployment/solo")
+    eventually(lambda: status().get("doneBySelfService") == 1, what="solo done by its owners")
+    assert node not in pods_by_node(cluster, namespace, "solo"), "its new pod started elsewhere: the node is cordoned"
 
     run_now(cluster, namespace, "team-a")
     eventually(lambda: node not in pods_by_node(cluster, namespace, "alpha"), timeout=120, what="alpha moved off")
@@ -147,7 +165,7 @@ def test_a_node_is_emptied_in_each_apps_own_window_then_marked_drained_and_left_
         what="the node marked drained",
     )
     done = eventually(lambda: (s := status()).get("pending") == 0 and s, what="the announcement complete")
-    assert (done["total"], done["doneByWindow"]) == (2, 2), done
+    assert (done["total"], done["doneByWindow"], done["doneBySelfService"]) == (3, 2, 1), done
     [shown] = done["nodes"]
     assert (shown["name"], shown["podsLeft"], shown["cordoned"]) == (node, 0, True), shown
 
