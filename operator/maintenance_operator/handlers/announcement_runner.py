@@ -40,15 +40,18 @@ class AnnouncementRunner(TaskLoop):
         self._resolve()
 
     async def stop(self) -> None:
+        """The task ends: the Maintenance was deleted, or the operator stops (then nodes stay as they are: the next
+        leader carries on from their marks)."""
         await super().stop()
-        gone = self.runtime.announcements.pop(self.uid, None)
-        if gone is not None:
+        if self.runtime.announcements.pop(self.uid, None) is not None:
             self.runtime.wake_every_window()  # withdrawn: what it made pending and was not done is no longer
-            if gone.nodes is not None and self.runtime.acting.is_set():
-                await self.nodes.withdraw(
-                    gone.stamp, self.nodes.selected(gone), self.nodes.covered_elsewhere(), self.clock()
-                )
         metrics.forget_announcement(self.name)
+
+    async def withdraw(self) -> None:
+        """The Maintenance was deleted (after `stop`): the nodes it cordoned or marked go back as they were found."""
+        a = self.announcement
+        if isinstance(a, matching.Announcement) and a.nodes is not None and self.runtime.acting.is_set():
+            await self.nodes.withdraw(a.stamp, self.nodes.selected(a), self.nodes.covered_elsewhere(), self.clock())
 
     def _resolve(self) -> None:
         """Take the spec into use at once (not at the next pass), so every window sees the same announcements."""

@@ -113,6 +113,8 @@ async def test_the_workloads_on_the_node_are_pending_and_the_node_is_cordoned_dr
 
     await until(lambda: "maintenance.ops.dev/drained" in runtime.cache.nodes()["n1"].annotations)
     await runner.stop()
+    assert node_patches(runtime)[-1] == drained, "stopping (the operator going down) leaves the node as it is"
+    await runner.withdraw()
     uncordon = node_patches(runtime)[-1]
     assert uncordon == (
         "n1",
