@@ -20,16 +20,21 @@ from tests.integration.workloads import apply, deployment, events_for, wait_roll
 pytestmark = pytest.mark.integration
 
 JANUARY_3 = "0 3 1 1 *"  # the windows open only by run-now
-SPREAD = {
-    "topologySpreadConstraints": [
-        {
-            "maxSkew": 1,
-            "topologyKey": "kubernetes.io/hostname",
-            "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]},
-        }
-    ]
-}
+
+
+def spread(app: str) -> dict[str, Any]:
+    """An equal share of the app's pods on every schedulable node, always: a cordoned node (tainted unschedulable
+    by the node controller) is then no domain, so a restart puts the pods on the others."""
+    constraint = {
+        "maxSkew": 1,
+        "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "DoNotSchedule",
+        "nodeTaintsPolicy": "Honor",
+        "labelSelector": {"matchLabels": {"app": app}},
+    }
+    return {"topologySpreadConstraints": [constraint]}
+
+
 PDB = {
     "apiVersion": "policy/v1",
     "kind": "PodDisruptionBudget",
@@ -104,15 +109,15 @@ def test_a_node_is_emptied_in_each_apps_own_window_then_marked_drained_and_left_
         namespace,
         window("team-a", {"matchLabels": {"tier": "a"}}, **notice),
         window("team-b", {"matchLabels": {"tier": "b"}}, **notice),
-        deployment("alpha", {"tier": "a"}, replicas=6, pod_spec=SPREAD),
-        deployment("beta", {"tier": "b"}, replicas=6, pod_spec=SPREAD),
+        deployment("alpha", {"tier": "a"}, replicas=6, pod_spec=spread("alpha")),
+        deployment("beta", {"tier": "b"}, replicas=6, pod_spec=spread("beta")),
         deployment("solo", {"tier": "b"}, replicas=1),  # one replica, a PodDisruptionBudget that allows no eviction
         PDB,
     )
     wait_rolled_out(cluster, namespace, "deployment/alpha", "deployment/beta", "deployment/solo")
     [node] = pods_by_node(cluster, namespace, "solo")
     alpha, beta = pods_by_node(cluster, namespace, "alpha"), pods_by_node(cluster, namespace, "beta")
-    assert node in alpha and node in beta, f"the spread put pods of alpha and beta beside solo's: {alpha}, {beta}"
+    assert node in alpha and node in beta, f"an equal share of each on every node: {alpha}, {beta}"
     announced_node["node"] = node
     cluster.kubectl("label", "node", node, f"{announced_node['key']}=7")
 
@@ -181,7 +186,7 @@ def test_a_node_annotated_required_is_an_announcement_of_its_own(
         cluster,
         namespace,
         window("team", {}, schedule=JANUARY_3),
-        deployment("gamma", {"tier": "c"}, replicas=6, pod_spec=SPREAD),
+        deployment("gamma", {"tier": "c"}, replicas=6, pod_spec=spread("gamma")),
     )
     wait_rolled_out(cluster, namespace, "deployment/gamma")
     node = announced_node["node"] = sorted(pods_by_node(cluster, namespace, "gamma"))[0]
