@@ -21,6 +21,8 @@
   and to its first write of work.
 - announcements: one Maintenance over 5,000 Deployments in 100 namespaces: seconds until its status counts every
   target pending, the operator's writes until then (no PATCH per target) and in the idle minute after (target 0).
+- nodes: 100 kwok nodes and 2,000 Deployments, one node announced: seconds until every workload with a pod there
+  is counted pending, the operator's requests until then, its RSS.
 - soak: O run-now occurrences over T Deployments, in rounds over W windows (`policy: Always`, each window T/W of
   them): operator RSS at the start, every few occurrences and at the end (memory kept per occurrence would grow).
 """
@@ -41,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks import announcements, cache_cost, series, soak
+from benchmarks import announcements, cache_cost, nodes, series, soak
 from benchmarks.harness import (
     WRITES,
     announce_all,
@@ -75,6 +77,7 @@ CHOICES = (
     "failover",
     "soak",
     "announcements",
+    "nodes",
 )
 
 
@@ -431,6 +434,9 @@ def run(cluster: LocalCluster, work: Path, args: argparse.Namespace, chosen: lis
         n, per = args.announcement_namespaces, args.announcement_deployments
         print(f"[announcements] one Maintenance over {n * per} Deployments in {n} namespaces", flush=True)
         announcements.bench_announcements(cluster, work, n, per)
+    if "nodes" in chosen:
+        print(f"[nodes] {args.node_count} nodes, {args.node_deployments} Deployments, one node announced", flush=True)
+        nodes.bench_nodes(cluster, work, args.node_count, args.node_deployments)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -453,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-windows", type=int, default=10)
     parser.add_argument("--announcement-namespaces", type=int, default=100)
     parser.add_argument("--announcement-deployments", type=int, default=50, metavar="PER_NAMESPACE")
+    parser.add_argument("--node-count", type=int, default=100)
+    parser.add_argument("--node-deployments", type=int, default=2000)
     parser.add_argument("--soak-report-every", type=int, default=50, metavar="OCCURRENCES")
     args = parser.parse_args(argv)
     chosen = args.only or list(CHOICES)

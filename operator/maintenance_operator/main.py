@@ -16,6 +16,7 @@ import kopf
 from prometheus_client import start_http_server
 
 from maintenance_operator.handlers import runtime as rt
+from maintenance_operator.handlers.annotated_nodes import AnnotatedNodes
 from maintenance_operator.handlers.cache_events import CacheEvents
 from maintenance_operator.handlers.leader_election import LeaderElection
 from maintenance_operator.handlers.probes import start_probes
@@ -24,124 +25,11 @@ from maintenance_operator.kube.cache import ClusterCache
 from maintenance_operator.kube.client import KubeClient
 from maintenance_operator.kube.credentials import load_credentials
 from maintenance_operator.kube.informer import cancel
+from maintenance_operator.options import build_parser
 from maintenance_operator.planning.leases import Timing
 from maintenance_operator.planning.windows import webhooks
 
 log = logging.getLogger("maintenance_operator")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="maintenance-operator",
-        description="Restarts Deployments and StatefulSets with pending maintenance inside their MaintenanceWindows, "
-        "runs ManagedDatabases and upgrades them in those windows, takes VolumeSnapshots of their data in each "
-        "BackupWindow with retention, and reports it all as Events, status and Prometheus metrics. Credentials: "
-        "in-cluster ServiceAccount, else the kubeconfig.",
-    )
-    _add_scope_and_serving(parser)
-    _add_leader_election(parser)
-    _add_tuning(parser)
-    return parser
-
-
-def _add_scope_and_serving(parser: argparse.ArgumentParser) -> None:
-    """What it watches, how it connects, and what it serves (metrics, probes, logs)."""
-    scope = parser.add_mutually_exclusive_group()
-    scope.add_argument(
-        "-n",
-        "--namespace",
-        action="append",
-        default=[],
-        metavar="NS",
-        help="watch only this namespace (repeatable; glob patterns like 'team-*' work); default: all namespaces",
-    )
-    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace (the default)")
-    parser.add_argument("--metrics-port", type=int, default=8080, help="port of /metrics (0 disables; default 8080)")
-    parser.add_argument("--metrics-address", default="0.0.0.0", help="address of /metrics (default 0.0.0.0)")
-    parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format (default text)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: in-cluster, then $KUBECONFIG)")
-    parser.add_argument("--context", default=None, help="kubeconfig context to use")
-    parser.add_argument(
-        "--probe-port",
-        type=int,
-        default=8081,
-        help="port of /healthz (the event loop answers) and /readyz (workload cache synced; leader or warm "
-        "standby), served by the operator's event loop (0 disables; default 8081)",
-    )
-    parser.add_argument("--probe-address", default="0.0.0.0", help="address of the probes (default 0.0.0.0)")
-    parser.add_argument(
-        "--liveness",
-        default=None,
-        metavar="URL",
-        help="also serve kopf's own liveness endpoint there, e.g. http://127.0.0.1:8082/healthz (default off)",
-    )
-
-
-def _add_leader_election(parser: argparse.ArgumentParser) -> None:
-    election = parser.add_argument_group(
-        "leader election",
-        "Every replica keeps a warm cache; only the holder of a coordination.k8s.io/v1 Lease acts and writes. On "
-        "by default, so that two replicas (or the overlap of a rolling update) never both act.",
-    )
-    election.add_argument(
-        "--leader-elect",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="take part in leader election (default on; --no-leader-elect acts at once, for exactly one replica)",
-    )
-    election.add_argument(
-        "--leader-election-namespace",
-        default=None,
-        metavar="NS",
-        help="namespace of the Lease (default: the ServiceAccount's namespace in a Pod, else the kubeconfig "
-        "context's, else default)",
-    )
-    election.add_argument(
-        "--leader-election-name", default="maintenance-operator", metavar="NAME", help="name of the Lease"
-    )
-    election.add_argument(
-        "--leader-election-id",
-        default=None,
-        metavar="ID",
-        help="this replica's identity in the Lease (default: $POD_NAME or the host name, with a random suffix)",
-    )
-    election.add_argument("--lease-duration", type=float, default=15.0, metavar="S", help="seconds (default 15)")
-    election.add_argument(
-        "--renew-deadline",
-        type=float,
-        default=10.0,
-        metavar="S",
-        help="seconds a leader may act after its last renewal before it stops and exits (default 10)",
-    )
-    election.add_argument(
-        "--retry-period", type=float, default=2.0, metavar="S", help="seconds between renewals and tries (default 2)"
-    )
-
-
-def _add_tuning(parser: argparse.ArgumentParser) -> None:
-    """Notice webhooks, and the watches' and LISTs' sizes."""
-    parser.add_argument(
-        webhooks.ALLOWED_HOSTS_FLAG,
-        default="",
-        metavar="PATTERNS",
-        help="hosts a MaintenanceWindow's noticeWebhook may call: comma-separated glob patterns on the URL's host, "
-        "e.g. 'hooks.example.com,*.internal.example' (default none: every webhook is refused, Ready=False)",
-    )
-    parser.add_argument(
-        "--watch-timeout",
-        type=int,
-        default=300,
-        metavar="S",
-        help="seconds a watch request lasts before it is renewed (kopf's and the workload cache's; default 300)",
-    )
-    parser.add_argument(
-        "--cache-page-size",
-        type=int,
-        default=500,
-        metavar="N",
-        help="objects per page of the workload cache's LISTs (default 500)",
-    )
 
 
 def default_identity() -> str:
@@ -194,6 +82,20 @@ def elect(
     return election
 
 
+def background_tasks(
+    runtime: rt.Runtime, cache_events: CacheEvents, election: LeaderElection | None
+) -> list[asyncio.Task[None]]:
+    """What runs beside kopf: acting once ready, leader election, and (node maintenance) the annotated nodes."""
+    background = [asyncio.create_task(cache_events.act_when_ready(election), name="act when ready")]
+    if runtime.node_maintenance:  # nodes annotated maintenance.ops.dev/required: announcements of their own
+        annotated = AnnotatedNodes(runtime)
+        runtime.cache.node_listeners.append(annotated.wake)
+        background.append(asyncio.create_task(annotated.run(), name="annotated nodes"))
+    if election is not None:
+        background.append(asyncio.create_task(election.run(), name="leader election"))
+    return background
+
+
 def hand_over_on_signal(
     election: LeaderElection | None, background: list[asyncio.Task[None]], stop: asyncio.Event
 ) -> Callable[[], None]:
@@ -225,9 +127,15 @@ async def run(args: argparse.Namespace) -> int:
     creds = load_credentials(args.kubeconfig, args.context)
     identity = args.leader_election_id or default_identity()
     client = KubeClient(creds, user_agent=f"maintenance-operator ({identity})")
-    cache = ClusterCache(client, args.namespace, page_size=args.cache_page_size, watch_seconds=args.watch_timeout)
+    cache = ClusterCache(
+        client,
+        args.namespace,
+        page_size=args.cache_page_size,
+        watch_seconds=args.watch_timeout,
+        nodes=args.node_maintenance,
+    )
     hosts = webhooks.parse_patterns(args.notice_webhook_allowed_hosts)
-    runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts)
+    runtime = rt.Runtime(client=client, cache=cache, notice_hosts=hosts, node_maintenance=args.node_maintenance)
     cache_events = CacheEvents(runtime)
     cache_events.subscribe()
     stop = asyncio.Event()
@@ -249,9 +157,7 @@ async def run(args: argparse.Namespace) -> int:
 
     probes = await start_probes(args.probe_address, args.probe_port, cache.synced, election)
     await cache.start()
-    background = [asyncio.create_task(cache_events.act_when_ready(election), name="act when ready")]
-    if election is not None:
-        background.append(asyncio.create_task(election.run(), name="leader election"))
+    background = background_tasks(runtime, cache_events, election)
 
     kopf_ready = asyncio.Event()
     signalled = hand_over_on_signal(election, background, stop)

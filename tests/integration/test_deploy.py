@@ -50,6 +50,26 @@ def test_the_platform_defaults_pass_a_server_side_dry_run(crds: LocalCluster) ->
     assert "clusterbackupwindow.maintenance.ops.dev/platform-default" in result.stdout
 
 
+def test_the_node_maintenance_component_passes_a_server_side_dry_run(crds: LocalCluster, tmp_path: Path) -> None:
+    """Added to an overlay as a user's kustomization adds it: the flag and the node permissions."""
+    ensure_namespaces(crds, NS)
+    here = tmp_path / "with-node-maintenance"
+    here.mkdir()
+    relative = {
+        n: os.path.relpath(REPO_ROOT / "deploy" / n, here)
+        for n in ("overlays/cluster-wide", "components/node-maintenance")
+    }
+    (here / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {"resources": [relative["overlays/cluster-wide"]], "components": [relative["components/node-maintenance"]]}
+        )
+    )
+    rendered = crds.kubectl("kustomize", str(here)).stdout
+    assert "--node-maintenance" in rendered
+    result = crds.kubectl("apply", "-k", str(here), "--dry-run=server")
+    assert "clusterrole.rbac.authorization.k8s.io/maintenance-operator-node-maintenance" in result.stdout
+
+
 def test_the_prometheus_component_passes_a_server_side_dry_run(cluster: LocalCluster, tmp_path: Path) -> None:
     """Against the Prometheus Operator's own CRD schemas (from its Go module), as a user's kustomization adds it."""
     for crd in sorted(build.monitoring_crd_dir().glob("*.yaml")):

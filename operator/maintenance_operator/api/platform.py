@@ -102,6 +102,13 @@ class AnnouncementTargets(Model):
         list[ImagePattern],
         Field(max_length=32, description="At least one container image (init containers too) matches one pattern."),
     ] = []
+    nodes: Annotated[
+        LabelSelector | None,
+        Field(
+            description="Node (hardware) maintenance: the workloads with pods on the nodes this selects, each moved "
+            "off in its own window; the nodes are cordoned unless `cordon: false`. `{}` selects no node."
+        ),
+    ] = None
 
 
 DEADLINE_RULE = cel(
@@ -127,6 +134,9 @@ class MaintenanceSpec(Model):
     deadline: Annotated[datetime | None, Field(description="Targets still pending after this are counted overdue.")] = (
         None
     )
+    cordon: Annotated[
+        bool, Field(description="With `targets.nodes`: cordon those nodes, so restarted pods start elsewhere.")
+    ] = True
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [DEADLINE_RULE]})
 
@@ -143,6 +153,29 @@ class NamespaceLeft(StatusModel):
     targets: list[str] = []  # the first few, as kubectl names them (`deployment/web`)
 
 
+NODES_SHOWN = 50  # a Maintenance's status lists at most this many nodes
+NODE_WORKLOADS_SHOWN = 10  # and, per node, this many workloads with pods left there
+
+
+class NodeWorkloadLeft(StatusModel):
+    """A workload with pods still on an announced node, and the window that will move them."""
+
+    namespace: str
+    target: str  # as kubectl names it: `deployment/web`
+    pods: int
+    window: str | None = None
+    window_start: Time | None = None
+
+
+class NodeProgressStatus(StatusModel):
+    name: str
+    cordoned: bool = False
+    drained: Time | None = None
+    pods_left: int = 0  # pods of maintained workloads still on it
+    workloads_left: Annotated[list[NodeWorkloadLeft], Field(max_length=NODE_WORKLOADS_SHOWN)] = []
+    unmanaged_pods: int = 0  # DaemonSet, static and bare pods: the node owner's, never waited for
+
+
 class MaintenanceStatus(StatusModel):
     observed_generation: int | None = None
     required_since: Time | None = None
@@ -154,4 +187,8 @@ class MaintenanceStatus(StatusModel):
     overdue: int = 0
     left: Annotated[list[NamespaceLeft], Field(max_length=20)] = []
     left_namespaces: int = 0
+    nodes: Annotated[list[NodeProgressStatus], Field(max_length=NODES_SHOWN)] = []
+    # The workloads that had pods on the announced nodes (`<namespace>/<kind>/<name>`): covered until done even
+    # once their pods moved off, so `total` stays what it was.
+    affected: Annotated[list[str], Field(max_length=5000)] = []
     conditions: Annotated[list[Condition], Field(json_schema_extra=CONDITIONS_SCHEMA_EXTRA)] = []

@@ -11,6 +11,7 @@ from maintenance_operator.cli import (
     apps,
     backups,
     dbs,
+    nodes,
     preview,
     require,
     restart,
@@ -25,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="See and drive maintenance windows, pending maintenance, announcements and backups.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for verb in (apps, dbs, windows, require, restart, preview, backups, announce, announcements):
+    for verb in (apps, dbs, windows, require, restart, preview, backups, announce, announcements, nodes):
         verb.add_parser(sub)
     return parser
 

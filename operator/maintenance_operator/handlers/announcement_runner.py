@@ -8,11 +8,13 @@ cached workloads themselves (`planning.announcements.progress`), never from what
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from maintenance_operator.api import names
 from maintenance_operator.handlers import metrics
+from maintenance_operator.handlers.node_maintenance import NodeMaintenance, parse_recorded
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.task_loop import TaskLoop
 from maintenance_operator.kube import status
@@ -30,6 +32,7 @@ class AnnouncementRunner(TaskLoop):
     def __init__(self, runtime: Runtime, body: Mapping[str, Any]) -> None:
         super().__init__(runtime, body)
         self.announcement: matching.Announcement | str = "not parsed yet"
+        self.nodes = NodeMaintenance(runtime)
         self._resolve()
 
     def update(self, body: Mapping[str, Any]) -> None:
@@ -37,17 +40,36 @@ class AnnouncementRunner(TaskLoop):
         self._resolve()
 
     async def stop(self) -> None:
+        """The task ends: the Maintenance was deleted, or the operator stops (then nodes stay as they are: the next
+        leader carries on from their marks)."""
         await super().stop()
         if self.runtime.announcements.pop(self.uid, None) is not None:
             self.runtime.wake_every_window()  # withdrawn: what it made pending and was not done is no longer
         metrics.forget_announcement(self.name)
 
+    async def withdraw(self) -> None:
+        """The Maintenance was deleted (after `stop`): the nodes it cordoned or marked go back as they were found."""
+        a = self.announcement
+        if isinstance(a, matching.Announcement) and a.nodes is not None and self.runtime.acting.is_set():
+            await self.nodes.withdraw(a.stamp, self.nodes.selected(a), self.nodes.covered_elsewhere(), self.clock())
+
     def _resolve(self) -> None:
         """Take the spec into use at once (not at the next pass), so every window sees the same announcements."""
         meta = self.body["metadata"]
         made = matching.announcement_of(
-            self.name, self.body.get("spec") or {}, parse_time(meta.get("creationTimestamp"))
+            self.name,
+            self.body.get("spec") or {},
+            parse_time(meta.get("creationTimestamp")),
+            nodes_enabled=self.runtime.node_maintenance,
         )
+        if not isinstance(made, str) and made.affected is not None:  # a node announcement: what it covers
+            before = parse_recorded(self._status.get("affected") or [])
+            if isinstance(self.announcement, matching.Announcement) and self.announcement.affected is not None:
+                before |= self.announcement.affected
+            made = replace(made, affected=self.nodes.affected(made, before))
+        self._take(made)
+
+    def _take(self, made: matching.Announcement | str) -> None:
         if made == self.announcement:
             return
         self.announcement = made
@@ -77,9 +99,14 @@ class AnnouncementRunner(TaskLoop):
             self.event("InvalidSpec", a, now, warning=True, once=f"invalid{generation}")
             metrics.forget_announcement(self.name)
             return None
+        node_status = None
+        if a.affected is not None:
+            self._resolve()  # pods moved, nodes changed: the workloads it covers may have grown
+            a = self.announcement if isinstance(self.announcement, matching.Announcement) else a
+            node_status = await self.nodes.apply(a, {w.key for w in self.covered(a)}, now)
         p = progress.progress(a, self.covered(a), now)
         metrics.set_announcement(self.name, p)
-        new = announcement_status.maintenance_status(self._status, generation, a, p, now)
+        new = announcement_status.maintenance_status(self._status, generation, a, p, now, node_status)
         await self.write_status(new, min_interval=STATUS_MIN_INTERVAL)
         self._tell(a, p, now)
         later = [a.deadline] if a.deadline is not None and a.deadline > now else []

@@ -30,6 +30,7 @@ class CacheEvents:
         # A database's status names its newest snapshot: only that database is woken, not its namespace's 200.
         cache.snapshot_listeners.append(runtime.wake_database_of_snapshot)
         cache.namespace_listeners.append(self.namespace_changed)
+        cache.node_listeners.append(runtime.wake_announcements)  # a node announcement's coverage and progress
 
     def namespace_changed(self, namespace: str) -> None:
         """A namespace's labels changed (or it came or went): the cluster windows covering it may change."""

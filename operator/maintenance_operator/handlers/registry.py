@@ -79,7 +79,10 @@ def _register_login(registry: kopf.OperatorRegistry, creds: Credentials) -> None
 def _register_announcements(registry: kopf.OperatorRegistry, runtime: rt.Runtime) -> None:
     @kopf.on.event(names.GROUP, names.VERSION, names.PLURALS[names.MAINTENANCE], registry=registry)
     async def maintenance_event(type: str, body: kopf.Body, **_: Any) -> None:
-        await _track(runtime, runtime.announcement_runners, AnnouncementRunner, type, body)
+        task = runtime.announcement_runners.get(body.metadata.uid or "")
+        deleted = await _track(runtime, runtime.announcement_runners, AnnouncementRunner, type, body)
+        if deleted and isinstance(task, AnnouncementRunner):
+            await task.withdraw()  # deleted, not the operator stopping: its nodes go back as found
 
 
 def _register_cleanup(

@@ -80,6 +80,8 @@ class Runtime:
     database_runners: dict[str, Waker] = field(default_factory=dict)
     backup_runners: dict[str, BackupWaker] = field(default_factory=dict)
     announcement_runners: dict[str, Waker] = field(default_factory=dict)
+    # Node maintenance is enabled (--node-maintenance): the cache watches Nodes and pods, node announcements act.
+    node_maintenance: bool = False
     # The usable Maintenance announcements, by uid: each one's task keeps its own entry.
     announcements: dict[str, matching.Announcement] = field(default_factory=dict)
     # (namespace, database, backup window uid) whose snapshot this process created and the cache may not show

@@ -17,6 +17,8 @@ from maintenance_operator.api import names, rest
 from maintenance_operator.kube.client import KubeClient
 from maintenance_operator.kube.informer import Collection, Informer, cancel
 from maintenance_operator.planning.backups.snapshots import SnapshotRecord, snapshot_record
+from maintenance_operator.planning.nodes.cordon import NodeState, node_state
+from maintenance_operator.planning.nodes.placement import Placement, placement
 from maintenance_operator.planning.targets.revisions import TemplateRevision, template_revision
 from maintenance_operator.planning.targets.workloads import Workload, workload_from_object
 
@@ -45,8 +47,15 @@ def watched(namespace: str, namespaces: Sequence[str]) -> bool:
 
 class ClusterCache:
     def __init__(
-        self, client: KubeClient, namespaces: Sequence[str] = (), *, page_size: int = 500, watch_seconds: int = 300
+        self,
+        client: KubeClient,
+        namespaces: Sequence[str] = (),
+        *,
+        page_size: int = 500,
+        watch_seconds: int = 300,
+        nodes: bool = False,
     ) -> None:
+        """`nodes`: node maintenance is enabled, so Nodes and the pods' placement are watched too."""
         self.client = client
         self.page_size = page_size
         self.watch_seconds = watch_seconds
@@ -55,6 +64,9 @@ class ClusterCache:
         self._revisions: dict[tuple[str, str], datetime] = {}  # (owner uid, revision) -> created
         self._snapshots: dict[str, dict[str, SnapshotRecord]] = {}  # namespace -> name -> record
         self._namespaces: dict[str, Mapping[str, str]] = {}  # watched namespace -> its labels
+        self._nodes: dict[str, NodeState] = {}
+        self._placements: dict[tuple[str, str], Placement] = {}  # (namespace, pod) -> where it runs, whose it is
+        self.node_listeners: list[Callable[[], None]] = []  # a node or a pod's placement changed
         self.workload_listeners: list[WorkloadListener] = []
         self.revision_listeners: list[RevisionListener] = []
         self.snapshot_listeners: list[SnapshotListener] = []
@@ -63,6 +75,8 @@ class ClusterCache:
         self._tasks: list[asyncio.Task[None]] = []
         scopes, wanted = _scopes(namespaces)
         self.informers: list[Informer[Any]] = []
+        if nodes:
+            self._add(Collection(rest.NODES.path()), node_state, self._node)
         # Namespaces' labels, for the cluster windows' namespaceSelector: one cluster-wide watch, filtered. An
         # account that may not list namespaces still syncs: their labels are then unknown (`namespace_labels`).
         self._add(
@@ -78,6 +92,12 @@ class ClusterCache:
                     Collection(resource.path(ns), metadata_only=True),
                     self._revision_reducer(resource.kind, wanted),
                     self._revision,
+                )
+            if nodes:
+                self._add(
+                    Collection(rest.PODS.path(ns)),
+                    lambda obj: placement(obj) if wanted(_namespace(obj)) else None,
+                    self._placement,
                 )
             selector = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY_VALUE}"
             self._add(
@@ -135,6 +155,13 @@ class ClusterCache:
         """The watched namespaces known: those listed, and those with workloads (when namespaces may not be listed)."""
         return sorted(set(self._namespaces) | set(self._by_namespace))
 
+    def nodes(self) -> dict[str, NodeState]:
+        return dict(self._nodes)
+
+    def placements(self) -> list[Placement]:
+        """Every watched pod on a node (none unless node maintenance is enabled)."""
+        return list(self._placements.values())
+
     def snapshots(self, namespace: str) -> list[SnapshotRecord]:
         return list(self._snapshots.get(namespace, {}).values())
 
@@ -144,6 +171,8 @@ class ClusterCache:
             "revisions": len(self._revisions),
             "snapshots": sum(len(v) for v in self._snapshots.values()),
             "namespaces": len(self._namespaces),
+            "nodes": len(self._nodes),
+            "pods": len(self._placements),
         }
 
     # -- store maintenance ---------------------------------------------------------------------------------
@@ -185,6 +214,26 @@ class ClusterCache:
             if self.synced.is_set():
                 for listener in self.revision_listeners:
                     listener(new)
+
+    def _node(self, old: NodeState | None, new: NodeState | None) -> None:
+        if old is not None:
+            self._nodes.pop(old.name, None)
+        if new is not None:
+            self._nodes[new.name] = new
+        self._nodes_changed()
+
+    def _placement(self, old: Placement | None, new: Placement | None) -> None:
+        if old is not None:
+            self._placements.pop((old.namespace, old.name), None)
+        if new is not None:
+            self._placements[(new.namespace, new.name)] = new
+        if old != new:
+            self._nodes_changed()
+
+    def _nodes_changed(self) -> None:
+        if self.synced.is_set():
+            for listener in self.node_listeners:
+                listener()
 
     def _namespace(self, old: NamespaceLabels | None, new: NamespaceLabels | None) -> None:
         if old is not None:

@@ -55,6 +55,17 @@ class Announcement:
     since: datetime  # spec.requiredSince, else the announcement's creation
     deadline: datetime | None
     targets: Targets
+    # Node maintenance (`targets.nodes`): the node selector, whether to cordon, and the workloads it covers (those
+    # with pods on the selected nodes, and those that had: recorded in its status). None: not a node announcement.
+    nodes: Mapping[str, Any] | None = None
+    cordon: bool = True
+    affected: frozenset[tuple[str, str, str]] | None = None
+    owner: str = ""  # who announces it, as nodes are marked (`cordoned-by`): `Maintenance/<name>` unless set
+    node_names: tuple[str, ...] | None = None  # a node's own annotation names its node instead of a selector
+
+    @property
+    def stamp(self) -> str:
+        return self.owner or f"{names.MAINTENANCE}/{self.name}"
 
 
 def effective(w: Workload, covering: Sequence[Announcement]) -> Workload:
@@ -82,7 +93,15 @@ def for_announcement(w: Workload, a: Announcement) -> Workload:
     return replace(w, required=a.reason, required_since=a.since, announcements=(a.name,))
 
 
-def announcement_of(name: str, spec: Mapping[str, Any], created: datetime | None) -> Announcement | str:
+NODES_DISABLED = (
+    "spec.targets.nodes: node maintenance is not enabled in this operator: start it with --node-maintenance and "
+    "install deploy/components/node-maintenance (its node permissions); until then no node is touched"
+)
+
+
+def announcement_of(
+    name: str, spec: Mapping[str, Any], created: datetime | None, *, nodes_enabled: bool = False
+) -> Announcement | str:
     """A Maintenance object's announcement (`requiredSince` defaults to its creation), or why its spec cannot be
     used: what the CRD schema cannot refuse at admission (a selector's values, an unparsable time). One
     conversion for the operator and the CLI, so both cover exactly the same targets."""
@@ -91,6 +110,8 @@ def announcement_of(name: str, spec: Mapping[str, Any], created: datetime | None
     except ValidationError as err:
         return describe_errors(err)
     targets = parsed.targets
+    if targets.nodes is not None and not nodes_enabled:
+        return NODES_DISABLED
     for field, selector in (("namespaceSelector", targets.namespace_selector), ("selector", targets.selector)):
         if (problem := selectors.selector_problem(selector.wire())) is not None:
             return f"spec.targets.{field}: {problem}"
@@ -109,6 +130,9 @@ def announcement_of(name: str, spec: Mapping[str, Any], created: datetime | None
             kinds=frozenset(targets.kinds),
             images=tuple(targets.images),
         ),
+        nodes=targets.nodes.wire() if targets.nodes is not None else None,
+        cordon=parsed.cordon,
+        affected=frozenset() if targets.nodes is not None else None,
     )
 
 
@@ -141,6 +165,8 @@ def covers(
     databases: Mapping[str, Mapping[str, str]],
 ) -> bool:
     """Whether `a` covers the workload (see `announced`)."""
+    if a.affected is not None and w.key not in a.affected:
+        return False
     kind, labels = target_of(w, databases)
     return covers_target(a, kind, labels, w.images, namespace_labels)
 

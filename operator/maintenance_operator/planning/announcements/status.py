@@ -3,12 +3,12 @@
 Pure, so the text users read and each condition's transitions are table-tested.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from maintenance_operator.api import names
-from maintenance_operator.api.platform import MaintenanceStatus, NamespaceLeft
+from maintenance_operator.api.platform import MaintenanceStatus, NamespaceLeft, NodeProgressStatus
 from maintenance_operator.planning.announcements.matching import Announcement
 from maintenance_operator.planning.announcements.progress import Progress
 from maintenance_operator.planning.times import format_time
@@ -21,7 +21,9 @@ def maintenance_status(
     a: Announcement,
     p: Progress,
     now: datetime,
+    nodes: Sequence[NodeProgressStatus] | None = None,
 ) -> dict[str, Any]:
+    """`nodes`: a node announcement's nodes, each with its progress (None: not a node announcement)."""
     before = previous.get("conditions") or []
     if p.total == 0:
         complete_message = "no target matches (yet): a workload that comes to match is covered at once"
@@ -67,6 +69,8 @@ def maintenance_status(
         overdue=p.overdue,
         left=[NamespaceLeft.of(namespace=x.namespace, count=x.count, targets=x.targets) for x in p.left],
         left_namespaces=p.left_namespaces,
+        nodes=list(nodes) if nodes is not None else None,
+        affected=sorted(f"{ns}/{kind}/{name}" for kind, ns, name in a.affected) if a.affected is not None else None,
         conditions=conditions,
     ).written()
 

@@ -6,8 +6,9 @@ before (by its owner, by kubectl drain) is never uncordoned by us, and a new lea
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from maintenance_operator.planning.times import format_time
 
@@ -22,10 +23,22 @@ class NodeState:
     name: str
     unschedulable: bool
     annotations: Mapping[str, str]
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cordoned_by(self) -> str | None:
         return self.annotations.get(CORDONED_BY)
+
+
+def node_state(obj: Mapping[str, Any]) -> NodeState:
+    """From a Node as the API server returns it."""
+    meta = obj.get("metadata") or {}
+    return NodeState(
+        name=str(meta.get("name") or ""),
+        unschedulable=(obj.get("spec") or {}).get("unschedulable") is True,
+        annotations=dict(meta.get("annotations") or {}),
+        labels=dict(meta.get("labels") or {}),
+    )
 
 
 @dataclass(frozen=True)
@@ -38,14 +51,9 @@ class NodePatch:
     event: tuple[str, str] | None  # (reason, message) told on the node
 
 
-def stamp(announcement: str) -> str:
-    return f"Maintenance/{announcement}"
-
-
-def while_announced(node: NodeState, announcement: str, cordon: bool, drained: bool, now: datetime) -> NodePatch | None:
-    """The node's patch while `announcement` covers it (None: nothing to change). `drained`: no pod of a
-    maintained workload is left on it."""
-    mine = stamp(announcement)
+def while_announced(node: NodeState, mine: str, cordon: bool, drained: bool, now: datetime) -> NodePatch | None:
+    """The node's patch while the announcement `mine` (`Maintenance/<name>`, or `Node/<name>` for a node's own
+    annotation) covers it (None: nothing to change). `drained`: no pod of a maintained workload is left on it."""
     unschedulable: bool | None = None
     annotations: dict[str, str | None] = {}
     event = None
@@ -60,10 +68,9 @@ def while_announced(node: NodeState, announcement: str, cordon: bool, drained: b
     return NodePatch(node.name, unschedulable, annotations, event)
 
 
-def when_withdrawn(node: NodeState, announcement: str, still_wanted: bool) -> NodePatch | None:
-    """The node's patch once `announcement` no longer covers it (`still_wanted`: another announcement does):
+def when_withdrawn(node: NodeState, mine: str, still_wanted: bool) -> NodePatch | None:
+    """The node's patch once the announcement `mine` no longer covers it (`still_wanted`: another one does):
     uncordoned only if this announcement cordoned it, and the drained mark removed, once none covers it."""
-    mine = stamp(announcement)
     annotations: dict[str, str | None] = {}
     unschedulable: bool | None = None
     event = None

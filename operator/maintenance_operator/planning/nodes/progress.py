@@ -42,12 +42,13 @@ class NodeProgress:
         return not self.left
 
 
-def node_progress(node: str, placements: Iterable[Placement]) -> NodeProgress:
-    """Every pod of a Deployment or StatefulSet still on the node keeps it from being drained, even one whose
-    workload was restarted (its old pod may still be terminating)."""
+def node_progress(node: str, placements: Iterable[Placement], maintained: set[Key] | None = None) -> NodeProgress:
+    """Every pod of a maintained workload (`maintained`: the workloads the announcement covers; None: every
+    Deployment and StatefulSet) still on the node keeps it from being drained, even one whose workload was
+    restarted (its old pod may still be terminating). Other pods are the node owner's."""
     p = NodeProgress(node)
     for pod in sorted((x for x in placements if x.node == node), key=lambda x: (x.namespace, x.name)):
-        if pod.key is None:
+        if pod.key is None or (maintained is not None and pod.key not in maintained):
             p.unmanaged += 1
             if len(p.unmanaged_listed) < UNMANAGED_LISTED:
                 p.unmanaged_listed.append(f"{pod.namespace}/{pod.name}")

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maintenance_operator.planning.announcements.matching import (
+    NODES_DISABLED,
     Announcement,
     Targets,
     announced,
@@ -254,3 +255,9 @@ def test_unknown_namespace_labels_match_only_announcements_for_every_namespace()
     w = workload("web")
     assert announced(w, [everywhere, some], None, {}).announcements == ("all",)
     assert announced(w, [everywhere, some], {"t": "a"}, {}).announcements == ("all", "some")
+
+
+def test_a_node_announcement_is_refused_while_node_maintenance_is_not_enabled() -> None:
+    spec = {"reason": "hardware", "targets": {"nodes": {"matchLabels": {"rack": "7"}}}}
+    assert announcement_of("rack-7", spec, CREATED) == NODES_DISABLED
+    assert isinstance(announcement_of("rack-7", spec, CREATED, nodes_enabled=True), Announcement)

@@ -13,7 +13,7 @@ def node(unschedulable: bool = False, **annotations: str) -> NodeState:
 
 
 def test_a_schedulable_node_is_cordoned_and_marked_as_ours() -> None:
-    patch = while_announced(node(), "rack-7", cordon=True, drained=False, now=NOW)
+    patch = while_announced(node(), "Maintenance/rack-7", cordon=True, drained=False, now=NOW)
     assert patch is not None and (patch.unschedulable, dict(patch.annotations)) == (
         True,
         {CORDONED_BY: "Maintenance/rack-7"},
@@ -23,27 +23,27 @@ def test_a_schedulable_node_is_cordoned_and_marked_as_ours() -> None:
 
 def test_a_node_cordoned_before_is_left_as_found_and_never_uncordoned() -> None:
     found = node(unschedulable=True)
-    assert while_announced(found, "rack-7", cordon=True, drained=False, now=NOW) is None
-    assert when_withdrawn(found, "rack-7", still_wanted=False) is None
+    assert while_announced(found, "Maintenance/rack-7", cordon=True, drained=False, now=NOW) is None
+    assert when_withdrawn(found, "Maintenance/rack-7", still_wanted=False) is None
 
 
 def test_cordon_false_only_marks_drained_once() -> None:
-    patch = while_announced(node(), "rack-7", cordon=False, drained=True, now=NOW)
+    patch = while_announced(node(), "Maintenance/rack-7", cordon=False, drained=True, now=NOW)
     assert (
         patch is not None
         and patch.unschedulable is None
         and dict(patch.annotations) == {DRAINED: "2026-12-01T12:00:00Z"}
     )
     marked = NodeState("n1", False, {DRAINED: "2026-12-01T12:00:00Z"})
-    assert while_announced(marked, "rack-7", cordon=False, drained=True, now=NOW) is None
+    assert while_announced(marked, "Maintenance/rack-7", cordon=False, drained=True, now=NOW) is None
 
 
 def test_withdrawn_uncordons_what_it_cordoned_unless_another_still_wants_it() -> None:
     ours = NodeState("n1", True, {CORDONED_BY: "Maintenance/rack-7", DRAINED: "2026-12-01T12:00:00Z"})
-    patch = when_withdrawn(ours, "rack-7", still_wanted=False)
+    patch = when_withdrawn(ours, "Maintenance/rack-7", still_wanted=False)
     assert patch is not None and patch.unschedulable is False
     assert dict(patch.annotations) == {CORDONED_BY: None, DRAINED: None}
-    assert when_withdrawn(ours, "rack-7", still_wanted=True) is None
-    drained_only = when_withdrawn(ours, "other", still_wanted=False)
+    assert when_withdrawn(ours, "Maintenance/rack-7", still_wanted=True) is None
+    drained_only = when_withdrawn(ours, "Maintenance/other", still_wanted=False)
     assert drained_only is not None and drained_only.unschedulable is None, "rack-7's cordon is rack-7's to undo"
     assert dict(drained_only.annotations) == {DRAINED: None}, "no announcement covers it: the drained mark goes"

@@ -65,6 +65,8 @@ def test_affected_workloads_and_a_nodes_progress() -> None:
     assert p.left == {("Deployment", "shop", "web"): 1, ("StatefulSet", "shop", "db"): 1} and not p.drained
     assert (p.unmanaged, p.unmanaged_listed) == (1, ["kube-system/agent-x"])
     assert node_progress("n1", [x for x in placed if x.node != "n1" or x.key is None]).drained
+    only_web = node_progress("n1", placed, {("Deployment", "shop", "web")})
+    assert only_web.left == {("Deployment", "shop", "web"): 1} and only_web.unmanaged == 2, "db is not maintained here"
 
 
 def test_a_node_selector_selects_only_what_it_names() -> None:
