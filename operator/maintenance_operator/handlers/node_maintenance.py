@@ -3,7 +3,6 @@ selected nodes now, and those that had, as its status recorded), the cordon and 
 leaving the nodes as found when it goes. The decisions are `planning.nodes`; this applies them.
 """
 
-import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -13,8 +12,6 @@ from maintenance_operator.kube import events, nodes
 from maintenance_operator.planning.announcements.matching import Announcement
 from maintenance_operator.planning.nodes import cordon, progress
 from maintenance_operator.planning.times import parse_time
-
-log = logging.getLogger(__name__)
 
 Key = tuple[str, str, str]
 
@@ -30,10 +27,6 @@ def parse_recorded(values: Iterable[str]) -> frozenset[Key]:
     return frozenset(found)
 
 
-def recorded(keys: Iterable[Key]) -> list[str]:
-    return sorted(f"{ns}/{kind}/{name}" for kind, ns, name in keys)
-
-
 class NodeMaintenance:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -45,14 +38,9 @@ class NodeMaintenance:
             return [n for n in a.node_names if n in states]
         return progress.selected_nodes(a.nodes or {}, {name: state.labels for name, state in states.items()})
 
-    def covered_elsewhere(self, but: str = "") -> set[str]:
-        """The nodes the node announcements other than `but` (a stamp) cover."""
-        return {
-            n
-            for a in self.runtime.announcements.values()
-            if a.affected is not None and a.stamp != but
-            for n in self.selected(a)
-        }
+    def covered_elsewhere(self) -> set[str]:
+        """The nodes the node announcements still in use cover (a withdrawn one is no longer among them)."""
+        return {n for a in self.runtime.announcements.values() if a.affected is not None for n in self.selected(a)}
 
     def affected(self, a: Announcement, before: frozenset[Key]) -> frozenset[Key]:
         """The workloads with pods on the selected nodes now, and those recorded before (moved off since)."""
