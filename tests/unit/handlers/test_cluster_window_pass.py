@@ -14,9 +14,7 @@ import pytest
 from maintenance_operator.handlers.cluster_window_runner import ClusterWindowRunner
 from maintenance_operator.handlers.runtime import Runtime
 from maintenance_operator.handlers.window_runner import WindowRunner
-from maintenance_operator.kube.cache import ClusterCache
-from tests.unit.handlers.fake_runtime import state_of
-from tests.unit.kube.fake_api import FakeKubeClient, FakeState
+from tests.unit.handlers.fake_runtime import fake_runtime, state_of
 from tests.unit.planning.factories import deployment
 
 TEAMS = ("team-a", "team-b", "team-c")  # team-c's labels leave it out of the cluster window
@@ -31,14 +29,8 @@ def deployments(ns: str) -> str:
 
 @pytest.fixture
 async def runtime() -> AsyncIterator[Runtime]:
-    client = FakeKubeClient(FakeState())
-    rt = Runtime(client=client, cache=ClusterCache(client, list(TEAMS)), clock=lambda: NOW)
-    rt.acting.set()
-    try:
+    async with fake_runtime(TEAMS, lambda: NOW, acting=True) as rt:
         yield rt
-    finally:
-        await rt.cache.stop()
-        await rt.drain_background(timeout=1.0)
 
 
 def cluster_window() -> dict[str, Any]:
